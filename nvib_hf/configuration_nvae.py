@@ -1,0 +1,147 @@
+# Copyright 2026 the nvib-hf developers. Licensed under the Apache License, Version 2.0.
+"""Configuration of the NVAE: a Transformer encoder -> NVIB -> Transformer decoder with denoising cross-attention."""
+
+from __future__ import annotations
+
+from transformers import PreTrainedConfig
+
+BOTTLENECKS = ("nvib", "none", "vae", "vae_pooled")
+ALPHA_ACTIVATIONS = ("relu", "exp")
+DENOISING_COMPAT = ("exact", "reference")
+PRIOR_WEIGHTS = ("uniform", "dirichlet")
+
+
+class NvaeConfig(PreTrainedConfig):
+    r"""Configuration for [`NvaeModel`] and [`NvaeForConditionalGeneration`].
+
+    Transformer fields use BART's names (so tools that read BART configs understand this one); the NVIB fields
+    follow `docs/maths.md` (paper symbols in brackets).
+
+    Args:
+        vocab_size: size of the word-piece vocabulary (default: bert-base-uncased, 30,522).
+        d_model: width D of every Transformer layer.
+        latent_dim: latent size D_z of the NVIB Gaussians; `None` means `d_model`.
+        encoder_layers / decoder_layers: number of Transformer layers.
+        encoder_attention_heads / decoder_attention_heads: heads of the self-attentions.
+        cross_attention_heads: heads H of the decoder's denoising cross-attention (the paper uses 1); d_h = D / H
+            and the query-denoising noise is ν = √d_h.
+        encoder_ffn_dim / decoder_ffn_dim: feed-forward widths.
+        activation_function: feed-forward activation (any key of `transformers.activations.ACT2FN`).
+        dropout / attention_dropout / activation_dropout: dropout rates of residuals, attention weights and the
+            feed-forward activation.
+        encoder_layerdrop / decoder_layerdrop: LayerDrop probabilities.
+        max_position_embeddings: longest sequence (word pieces + special tokens) the model accepts.
+        init_std: standard deviation of the normal weight initialisation.
+        scale_embedding: multiply embeddings by √D.
+        normalize_before: pre-LayerNorm layers (mBART style) instead of post-LayerNorm (BART style).
+        bottleneck: `"nvib"` (the NVAE), or the paper's baselines `"none"` (plain Transformer auto-encoder),
+            `"vae"` (a Gaussian VIB on every vector, "VT") and `"vae_pooled"` (mean-pooled to one vector).
+        alpha_activation: `"relu"` — α_i = ReLU(w_α·x_i + b_α), exact zeros in training (ICLR 2023); `"exp"` —
+            α_i = exp(c‖x_i‖² + w_α·x_i + b_α), c initialised to 1/(2√d_h).
+        alpha_log_max: the exponent of the `"exp"` activation is clamped to [−alpha_log_max, alpha_log_max].
+        prior_mean / prior_variance [μ_p, σ²_p]: the fixed prior Gaussian N(μ_p, σ²_p I) (buffers, not learned).
+        prior_alpha [α_p]: pseudo-count of the prior component.
+        delta [δ]: slope of the conditional Dirichlet prior α_0^p = α_p + δN (0 gives a plain DP prior).
+        kappa [κ]: number of samples per component in training.
+        alpha_prune_threshold [τ_prune]: at evaluation, components with α_i ≤ τ_prune are dropped.
+        denoising_compat: `"exact"` denoising attention, or `"reference"` for the published implementation's
+            simplifications (see `DenoisingCrossAttention`).
+        lambda_gaussian [λ_G] / lambda_dirichlet [λ_D]: weights of KL_G and KL_D in the loss (KL_G is also the
+            Gaussian KL of the `"vae"` baselines).
+        prior_weights: mixture weights of prior samples, `"uniform"` or drawn from a Dirichlet.
+        prior_num_components_probs: distribution of the number of components n of a prior sample (index = n),
+            usually filled from the training data's lengths; `None` falls back to `prior_num_components_default`.
+        prior_num_components_default: n used when no distribution is stored.
+        pad_token_id / bos_token_id / eos_token_id / decoder_start_token_id: special tokens (defaults: the
+            bert-base-uncased [PAD], [CLS], [SEP], [CLS]).
+    """
+
+    model_type = "nvae"
+    attribute_map = {
+        "num_attention_heads": "encoder_attention_heads",
+        "hidden_size": "d_model",
+        "num_hidden_layers": "encoder_layers",
+    }
+
+    vocab_size: int = 30522
+    d_model: int = 256
+    latent_dim: int | None = None
+    encoder_layers: int = 2
+    decoder_layers: int = 2
+    encoder_attention_heads: int = 4
+    decoder_attention_heads: int = 4
+    cross_attention_heads: int = 1
+    encoder_ffn_dim: int = 1024
+    decoder_ffn_dim: int = 1024
+    activation_function: str = "gelu"
+    dropout: float = 0.1
+    attention_dropout: float = 0.0
+    activation_dropout: float = 0.0
+    encoder_layerdrop: float = 0.0
+    decoder_layerdrop: float = 0.0
+    max_position_embeddings: int = 64
+    init_std: float = 0.02
+    scale_embedding: bool = False
+    normalize_before: bool = False
+    bottleneck: str = "nvib"
+    alpha_activation: str = "relu"
+    alpha_log_max: float = 20.0
+    prior_mean: float = 0.0
+    prior_variance: float = 1.0
+    prior_alpha: float = 1.0
+    delta: float = 1.0
+    kappa: int = 1
+    alpha_prune_threshold: float = 0.1
+    denoising_compat: str = "exact"
+    lambda_gaussian: float = 0.01
+    lambda_dirichlet: float = 1.0
+    prior_weights: str = "uniform"
+    prior_num_components_probs: list[float] | None = None
+    prior_num_components_default: int = 16
+    use_cache: bool = True
+    pad_token_id: int | None = 0
+    bos_token_id: int | None = 101
+    eos_token_id: int | list[int] | None = 102
+    decoder_start_token_id: int | None = 101
+    forced_eos_token_id: int | None = None
+    is_encoder_decoder: bool = True
+    tie_word_embeddings: bool = True
+
+    def __post_init__(self, **kwargs):
+        if self.latent_dim is None:
+            self.latent_dim = self.d_model
+        self._validate()
+        super().__post_init__(**kwargs)
+
+    def _validate(self) -> None:
+        """Reject nonsense with a `ValueError` that names the field and the value."""
+
+        def _require(condition: bool, field: str, expected: str) -> None:
+            if not condition:
+                raise ValueError(f"NvaeConfig.{field} must be {expected} (got {getattr(self, field)!r}).")
+
+        for name in ("vocab_size", "d_model", "latent_dim", "encoder_layers", "decoder_layers", "kappa",
+                     "encoder_attention_heads", "decoder_attention_heads", "cross_attention_heads",
+                     "encoder_ffn_dim", "decoder_ffn_dim", "max_position_embeddings", "prior_num_components_default"):
+            _require(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, name, "a positive integer")
+        for name in ("encoder_attention_heads", "decoder_attention_heads", "cross_attention_heads"):
+            _require(self.d_model % getattr(self, name) == 0, name, f"a divisor of d_model={self.d_model}")
+        for name in ("dropout", "attention_dropout", "activation_dropout", "encoder_layerdrop", "decoder_layerdrop"):
+            _require(0.0 <= getattr(self, name) < 1.0, name, "in [0, 1)")
+        for name in ("prior_variance", "prior_alpha", "init_std", "alpha_log_max"):
+            _require(getattr(self, name) > 0, name, "positive")
+        for name in ("delta", "alpha_prune_threshold", "lambda_gaussian", "lambda_dirichlet"):
+            _require(getattr(self, name) >= 0, name, "non-negative")
+        for name, choices in (("bottleneck", BOTTLENECKS), ("alpha_activation", ALPHA_ACTIVATIONS),
+                              ("denoising_compat", DENOISING_COMPAT), ("prior_weights", PRIOR_WEIGHTS)):
+            _require(getattr(self, name) in choices, name, f"one of {choices}")
+        from transformers.activations import ACT2FN
+
+        _require(self.activation_function in ACT2FN, "activation_function", "a key of transformers' ACT2FN")
+        probs = self.prior_num_components_probs
+        if probs is not None:
+            _require(len(probs) >= 2 and all(p >= 0 for p in probs) and sum(probs) > 0 and probs[0] == 0,
+                     "prior_num_components_probs", "a list of non-negative weights with weight 0 at n=0")
+
+
+__all__ = ["NvaeConfig"]

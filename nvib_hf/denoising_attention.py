@@ -1,0 +1,206 @@
+# Copyright 2026 the nvib-hf developers. Licensed under the Apache License, Version 2.0.
+"""Denoising attention: cross-attention over a mixture distribution instead of a set of vectors (spec section 2).
+
+Attention of a query y over components i reads as Bayesian query denoising: the latent z is drawn from the mixture
+Σ_i π_i N(μ_i, σ²_i), the query mapped into latent space, u = (W_k^h)^T q, is a noisy observation of z with noise
+N(0, ν I), ν = √d_h, the attention weights are the posterior over components and the result is the posterior
+mean of z, projected by the value map.
+
+The decoder passes the mixture as one packed tensor (``pack_mixture``) in place of ``encoder_hidden_states`` so
+that Transformers' decoder loop, gradient checkpointing and output capture work unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+DENOISING_COMPAT_MODES = ("exact", "reference")
+
+
+def pack_mixture(
+    z: torch.Tensor, variance: torch.Tensor | None, pi: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """Pack a mixture into ``[B, K, 2·D_z + 2]`` = [means | variances | log π | mask].
+
+    ``variance=None`` (impulses, the training form) is stored as zeros. log π of masked components is stored as 0
+    (the mask channel, not the value, removes them).
+    """
+    variance = torch.zeros_like(z) if variance is None else variance
+    log_pi = torch.where(mask, torch.log(pi.clamp_min(torch.finfo(pi.dtype).tiny)), torch.zeros_like(pi))
+    return torch.cat([z, variance.to(z.dtype), log_pi[..., None].to(z.dtype), mask[..., None].to(z.dtype)], dim=-1)
+
+
+def unpack_mixture(packed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Inverse of ``pack_mixture``: ``(z [B,K,Dz], variance [B,K,Dz], log_pi [B,K], mask [B,K] bool)``."""
+    latent_dim = (packed.shape[-1] - 2) // 2
+    z, variance = packed[..., :latent_dim], packed[..., latent_dim : 2 * latent_dim]
+    return z, variance, packed[..., -2], packed[..., -1] > 0.5
+
+
+def masked_log_weights(log_pi: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """log π with −inf on masked components: an additive attention bias. ``[B, K]``."""
+    return log_pi.masked_fill(~mask, float("-inf"))
+
+
+def latent_terms(
+    z: torch.Tensor,
+    variance: torch.Tensor,
+    log_pi: torch.Tensor,
+    mask: torch.Tensor,
+    nu: float,
+    compat: str = "exact",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The eval form's latent-only terms, computed once per sequence (and cached during generation).
+
+    With s²_i = σ²_i + ν (per dimension), the logit of component i for a query u ∈ R^{D_z} is
+        [u, u∘u] · [μ_i/s²_i, −1/(2 s²_i)] + c_i,   c_i = log π_i − Σ_d μ²_id/(2 s²_id) − ½ Σ_d log s²_id
+    and the posterior mean is ẑ = Σ_i a_i (ν/s²_i ∘ μ_i) + (Σ_i a_i σ²_i/s²_i) ∘ u.
+
+    ``compat="reference"`` reproduces the published implementation's simplifications: no −u²/(2s²) term and
+    −Σ_d log s²_id (factor 1 instead of ½).
+
+    Returns:
+        keys ``[B, K, 2·D_z + 1]`` = [μ/s² | −1/(2s²) | c] (c = −inf on masked components) and
+        values ``[B, K, 2·D_z]`` = [ν μ/s² | σ²/s²].
+    """
+    s2 = variance + nu  # [B, K, Dz]
+    scaled_mean = z / s2
+    if compat == "exact":
+        quadratic = -0.5 / s2
+        log_det = 0.5 * torch.log(s2).sum(dim=-1)
+    else:
+        quadratic = torch.zeros_like(s2)
+        log_det = torch.log(s2).sum(dim=-1)
+    bias = log_pi - 0.5 * (z * scaled_mean).sum(dim=-1) - log_det  # [B, K]
+    bias = masked_log_weights(bias, mask)
+    keys = torch.cat([scaled_mean, quadratic, bias[..., None]], dim=-1)
+    values = torch.cat([nu * scaled_mean, variance / s2], dim=-1)
+    return keys, values
+
+
+def denoise(u: torch.Tensor, keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-query eval-form work: two matrix products against [u, u∘u].
+
+    Args:
+        u: ``[B, H, T, D_z]`` queries mapped into latent space.
+        keys, values: from ``latent_terms``, with a head axis: ``[B, 1, K, ·]``.
+    Returns:
+        ẑ ``[B, H, T, D_z]`` (posterior mean of z) and the attention weights ``[B, H, T, K]``.
+    """
+    latent_dim = u.shape[-1]
+    features = torch.cat([u, u * u], dim=-1)  # [B, H, T, 2Dz]
+    logits = features @ keys[..., :-1].transpose(-1, -2) + keys[..., -1][..., None, :]  # [B, H, T, K]
+    weights = torch.softmax(logits, dim=-1)
+    mixed = weights @ values  # [B, H, T, 2Dz]
+    return mixed[..., :latent_dim] + mixed[..., latent_dim:] * u, weights
+
+
+class DenoisingCrossAttention(nn.Module):
+    """Multi-head cross-attention over a mixture latent, with the parameters of a standard attention layer.
+
+    ``q_proj``, ``k_proj``, ``v_proj`` and ``out_proj`` (with biases) have the names and shapes of BART's attention
+    (``k_proj``/``v_proj`` map D_z -> d_model), so an ordinary attention layer's weights load into it.
+
+    Forms (chosen by ``self.training``, as the NVIB layer samples in training and uses means otherwise):
+      * train form (impulses z_i, σ = 0): logit_i = q·k_i/√d_h + log π_i − ‖z_i‖²/(2√d_h), output
+        Σ_i a_i (W_v z_i + b_v); one ``scaled_dot_product_attention`` call with an additive float mask.
+      * eval form (Gaussian components): see ``latent_terms`` and ``denoise``; head output W_v^h ẑ + b_v^h
+        (``denoising_compat="reference"`` omits b_v, as the published implementation does).
+    With ``config.bottleneck != "nvib"`` (the paper's baselines) it is ordinary scaled dot-product attention over
+    the latent vectors.
+
+    The limit case: with σ = 0 and log π_i − ‖μ_i‖²/(2√d_h) equal for all unmasked i, both forms are exactly scaled
+    dot-product attention over keys/values W_k μ_i, W_v μ_i.
+    """
+
+    def __init__(self, config, layer_idx: int | None = None):
+        super().__init__()
+        self.embed_dim = config.d_model
+        self.latent_dim = config.latent_dim
+        self.num_heads = config.cross_attention_heads
+        self.head_dim = self.embed_dim // self.num_heads
+        self.nu = math.sqrt(self.head_dim)
+        self.dropout = config.attention_dropout
+        self.compat = config.denoising_compat
+        self.denoising = config.bottleneck == "nvib"
+        self.layer_idx = layer_idx
+        self.q_proj = nn.Linear(self.embed_dim, self.embed_dim)
+        self.k_proj = nn.Linear(self.latent_dim, self.embed_dim)
+        self.v_proj = nn.Linear(self.latent_dim, self.embed_dim)
+        self.out_proj = nn.Linear(self.embed_dim, self.embed_dim)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        key_value_states: torch.Tensor,
+        cache=None,
+        attention_mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        **kwargs,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Attend from ``hidden_states [B, T, D]`` to the packed mixture ``key_value_states [B, K, 2·D_z + 2]``.
+
+        ``attention_mask`` is ignored: the mixture carries its own component mask.
+        """
+        batch, length, _ = hidden_states.shape
+        query = self.q_proj(hidden_states).view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
+        eval_form = self.denoising and not self.training
+        keys, values = self._cached_terms(key_value_states, cache, eval_form)
+        if eval_form:
+            heads, weights = self._eval_heads(query, keys, values)
+        else:
+            heads, weights = self._standard_heads(query, keys, values, output_attentions)
+        heads = heads.transpose(1, 2).reshape(batch, length, self.embed_dim)  # [B, T, D]
+        return self.out_proj(heads), weights
+
+    def _cached_terms(self, packed: torch.Tensor, cache, eval_form: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latent-only terms, from the cross-attention cache when generation has already stored them."""
+        cross_cache = getattr(cache, "cross_attention_cache", None)
+        if cross_cache is not None and cache.is_updated.get(self.layer_idx):
+            layer = cross_cache.layers[self.layer_idx]
+            return layer.keys, layer.values
+        z, variance, log_pi, mask = unpack_mixture(packed)
+        if eval_form:
+            keys, values = latent_terms(z, variance, log_pi, mask, self.nu, self.compat)
+            keys, values = keys[:, None], values[:, None]  # [B, 1, K, ·]: shared by all heads
+        else:
+            keys, values = self._projected_keys_values(z, log_pi, mask)
+        if cross_cache is not None:
+            keys, values = cross_cache.update(keys, values, self.layer_idx)
+            cache.is_updated[self.layer_idx] = True
+        return keys, values
+
+    def _projected_keys_values(self, z, log_pi, mask) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys ``[B, H, K, d_h + 1]`` (the last column is the additive bias) and values ``[B, H, K, d_h]``."""
+        batch, num_components, _ = z.shape
+        shape = (batch, num_components, self.num_heads, self.head_dim)
+        key = self.k_proj(z).view(shape).transpose(1, 2)
+        value = self.v_proj(z).view(shape).transpose(1, 2)
+        bias = log_pi - z.pow(2).sum(dim=-1) / (2 * self.nu) if self.denoising else torch.zeros_like(log_pi)
+        bias = masked_log_weights(bias, mask).to(key.dtype)  # [B, K]
+        bias = bias[:, None, :, None].expand(batch, self.num_heads, num_components, 1)
+        return torch.cat([key, bias], dim=-1), value
+
+    def _standard_heads(self, query, keys, values, output_attentions: bool):
+        """Train form (and the baselines): one SDPA call with log π − ‖z‖²/(2√d_h) as an additive mask."""
+        key, bias = keys[..., :-1], keys[:, :, :, -1][:, :, None, :]  # bias: [B, H, 1, K]
+        dropout = self.dropout if self.training else 0.0
+        if not output_attentions:
+            return F.scaled_dot_product_attention(query, key, values, attn_mask=bias, dropout_p=dropout), None
+        weights = torch.softmax(query @ key.transpose(-1, -2) / self.nu + bias, dim=-1)  # [B, H, T, K]
+        return F.dropout(weights, p=dropout, training=self.training) @ values, weights
+
+    def _eval_heads(self, query, keys, values):
+        """Eval form: u = (W_k^h)^T q, ẑ by ``denoise``, head output W_v^h ẑ (+ b_v^h in exact mode)."""
+        w_key = self.k_proj.weight.view(self.num_heads, self.head_dim, self.latent_dim)
+        w_value = self.v_proj.weight.view(self.num_heads, self.head_dim, self.latent_dim)
+        u = torch.einsum("bhtd,hdz->bhtz", query, w_key.to(query.dtype))  # [B, H, T, Dz]
+        z_hat, weights = denoise(u, keys.to(u.dtype), values.to(u.dtype))
+        heads = torch.einsum("bhtz,hdz->bhtd", z_hat, w_value.to(z_hat.dtype))  # [B, H, T, d_h]
+        if self.compat == "exact":
+            heads = heads + self.v_proj.bias.view(1, self.num_heads, 1, self.head_dim)
+        return heads, weights
