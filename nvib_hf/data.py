@@ -113,7 +113,7 @@ def _is_boundary(text: str, match: re.Match[str]) -> bool:
     if punct != ".":
         return True  # "?", "!", "..." and mixtures
     word = _previous_word(text, match.start())
-    if not word or word in _ABBREVIATIONS or word[-1].isdigit() and word[0] == "(":
+    if not word or word in _ABBREVIATIONS:
         return False
     if len(word) == 1 and word.isalpha():
         return False  # an initial: "John F. Kennedy"
@@ -359,8 +359,8 @@ def _read_hub_dataset(source: str) -> dict[str, list[str]]:
     return _texts_from_datasets(loaded, f"dataset {source!r}")
 
 
-def _read_source(source: str | Path) -> tuple[dict[str, list[str]], bool]:
-    """Read a user corpus. Returns (split name -> texts, whether texts may hold several sentences)."""
+def _read_source(source: str | Path) -> dict[str, list[str]]:
+    """Read a user corpus as split name -> texts (each text one sentence or a paragraph)."""
     path = Path(source).expanduser()
     if path.is_dir():
         from datasets import load_from_disk
@@ -369,13 +369,13 @@ def _read_source(source: str | Path) -> tuple[dict[str, list[str]], bool]:
             loaded = load_from_disk(str(path))
         except Exception as err:  # noqa: BLE001
             raise ValueError(f"directory {path} is not a dataset saved with save_to_disk: {err}") from err
-        return _texts_from_datasets(loaded, f"dataset directory {path}"), True
+        return _texts_from_datasets(loaded, f"dataset directory {path}")
     if path.is_file():
         name = path.name.lower()
         if name.endswith(_TEXT_SUFFIXES):
-            return {"train": _read_lines(path)}, True
+            return {"train": _read_lines(path)}
         if name.endswith(_JSONL_SUFFIXES):
-            return {"train": _read_jsonl(path)}, True
+            return {"train": _read_jsonl(path)}
         supported = ", ".join(_TEXT_SUFFIXES + _JSONL_SUFFIXES)
         raise ValueError(
             f"unsupported corpus file extension {''.join(path.suffixes) or '(none)'!r} for {path}; "
@@ -383,7 +383,7 @@ def _read_source(source: str | Path) -> tuple[dict[str, list[str]], bool]:
         )
     if isinstance(source, Path) or _looks_like_path(str(source)):
         raise FileNotFoundError(f"corpus file or directory not found: {path}")
-    return _read_hub_dataset(str(source)), True
+    return _read_hub_dataset(str(source))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -407,7 +407,11 @@ def _read_default_corpus() -> dict[str, list[str]]:
         )
     lines = _read_lines(DEFAULT_CORPUS_FILE)
     cut = DEFAULT_VALIDATION_SIZE + DEFAULT_TEST_SIZE
-    return {"validation": lines[:DEFAULT_VALIDATION_SIZE], "test": lines[DEFAULT_VALIDATION_SIZE:cut], "train": lines[cut:]}
+    return {
+        "validation": lines[:DEFAULT_VALIDATION_SIZE],
+        "test": lines[DEFAULT_VALIDATION_SIZE:cut],
+        "train": lines[cut:],
+    }
 
 
 def _filter_default_corpus(
@@ -469,10 +473,16 @@ def _carve_missing(
     prepared: dict[str, list[str]], validation_size: int, test_size: int, seed: int
 ) -> dict[str, list[str]]:
     """Shuffle the training sentences and carve the validation/test splits the source lacks out of them."""
-    sizes = {"validation": 0 if "validation" in prepared else validation_size}
-    sizes["test"] = 0 if "test" in prepared else test_size
-    carved = shuffle_and_split(prepared["train"], seed=seed, validation_size=sizes["validation"], test_size=sizes["test"])
-    return {name: prepared.get(name, carved[name]) if name != "train" else carved["train"] for name in SPLITS}
+    carved = shuffle_and_split(
+        prepared["train"],
+        seed=seed,
+        validation_size=0 if "validation" in prepared else validation_size,
+        test_size=0 if "test" in prepared else test_size,
+    )
+    for name in ("validation", "test"):
+        if name in prepared:
+            carved[name] = prepared[name]
+    return carved
 
 
 def load_sentences(
@@ -514,10 +524,12 @@ def load_sentences(
     if source is None or str(source) == "default":
         splits = _load_default_splits(tokenizer, min_tokens, max_tokens, lowercase)
     else:
-        raw, _ = _read_source(source)
+        raw = _read_source(source)
         tokenizer = tokenizer if tokenizer is not None else load_default_tokenizer()
         options = {"min_tokens": min_tokens, "max_tokens": max_tokens, "lowercase": lowercase}
-        splits = _carve_missing(_prepare_user_splits(raw, tokenizer, options, str(source)), validation_size, test_size, seed)
+        splits = _carve_missing(
+            _prepare_user_splits(raw, tokenizer, options, str(source)), validation_size, test_size, seed
+        )
     sizes = {"train": max_sentences, "validation": validation_size, "test": test_size}
     return _to_dataset_dict(_cap(splits, sizes))
 
@@ -536,7 +548,9 @@ def _encode_batch(
     split: str,
 ) -> dict[str, list[list[int]]]:
     """Encode a batch as ``[CLS] w1..wn [SEP]`` inputs with ``w1..wn [SEP]`` labels."""
-    encoded = tokenizer(batch["text"], add_special_tokens=True, return_token_type_ids=False, return_attention_mask=False)
+    encoded = tokenizer(
+        batch["text"], add_special_tokens=True, return_token_type_ids=False, return_attention_mask=False
+    )
     input_ids: list[list[int]] = []
     for index, ids in zip(indices, encoded["input_ids"]):
         if len(ids) > max_length:
@@ -582,7 +596,9 @@ def tokenize_dataset(
             raise ValueError(f'split {split!r} has no "text" column (columns: {", ".join(dataset.column_names)})')
         remove = [c for c in dataset.column_names if not (keep_text and c == "text")]
         kwargs = {"tokenizer": tokenizer, "max_length": max_length, "truncate": truncate, "split": split}
-        out[split] = dataset.map(_encode_batch, batched=True, with_indices=True, fn_kwargs=kwargs, remove_columns=remove)
+        out[split] = dataset.map(
+            _encode_batch, batched=True, with_indices=True, fn_kwargs=kwargs, remove_columns=remove
+        )
     return type(dataset_dict)(out)
 
 

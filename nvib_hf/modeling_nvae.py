@@ -1,0 +1,462 @@
+# Copyright 2026 the nvib-hf developers. Licensed under the Apache License, Version 2.0.
+"""The NVAE (Henderson & Fehr, ICLR 2023) as a Transformers encoder-decoder model.
+
+Transformer encoder (BART's, or mBART's for pre-LayerNorm) -> bottleneck (NVIB, or a baseline) -> Transformer decoder
+(BART's / mBART's) whose cross-attention is ``DenoisingCrossAttention`` over the latent mixture. The latent travels
+through the decoder as one packed tensor in place of ``encoder_hidden_states``, so BART's decoder loop, caching,
+gradient checkpointing and output capture are reused as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import GenerationMixin, PreTrainedModel
+from transformers import initialization as init
+from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput, Seq2SeqModelOutput
+from transformers.models.bart.modeling_bart import BartDecoder, BartDecoderLayer, BartEncoder, shift_tokens_right
+from transformers.models.mbart.modeling_mbart import MBartDecoder, MBartDecoderLayer, MBartEncoder
+from transformers.utils import ModelOutput
+from transformers.utils.output_capturing import OutputRecorder
+
+from .baseline_bottlenecks import GaussianBottleneck, IdentityBottleneck
+from .configuration_nvae import NvaeConfig
+from .denoising_attention import DenoisingCrossAttention
+from .nvib import NvibLatent, NvibLayer, interpolate_componentwise, interpolate_mixture
+
+LATENT_FIELDS = tuple(NvibLatent.__dataclass_fields__)
+
+
+@dataclass
+class NvaeEncoderOutput(BaseModelOutput):
+    """Encoder states plus the latent, flattened into batch-first tensor fields (``latent_<name>``) so that
+    ``generate()`` can expand them for beams. ``latent`` rebuilds the ``NvibLatent``."""
+
+    latent_z: torch.Tensor | None = None
+    latent_pi: torch.Tensor | None = None
+    latent_mask: torch.Tensor | None = None
+    latent_variance: torch.Tensor | None = None
+    latent_mu: torch.Tensor | None = None
+    latent_logvar: torch.Tensor | None = None
+    latent_alpha: torch.Tensor | None = None
+    latent_valid: torch.Tensor | None = None
+    latent_vectors_kept: torch.Tensor | None = None
+    latent_vectors_kept_proportion: torch.Tensor | None = None
+
+    @property
+    def latent(self) -> NvibLatent:
+        return NvibLatent(**{name: getattr(self, f"latent_{name}") for name in LATENT_FIELDS})
+
+    @classmethod
+    def from_latent(cls, latent: NvibLatent, encoder_output: BaseModelOutput | None = None) -> NvaeEncoderOutput:
+        """Wrap a latent (e.g. a prior sample) as encoder output; ``last_hidden_state`` defaults to ``latent.z``."""
+        states = encoder_output or BaseModelOutput(last_hidden_state=latent.z)
+        fields = {f"latent_{name}": getattr(latent, name) for name in LATENT_FIELDS}
+        return cls(last_hidden_state=states.last_hidden_state, hidden_states=states.hidden_states,
+                   attentions=states.attentions, **fields)
+
+
+@dataclass
+class NvaeSeq2SeqModelOutput(Seq2SeqModelOutput):
+    """``Seq2SeqModelOutput`` plus the latent's statistics: ``vectors_kept`` and ``vectors_kept_proportion`` ``[B]``."""
+
+    vectors_kept: torch.Tensor | None = None
+    vectors_kept_proportion: torch.Tensor | None = None
+
+
+@dataclass
+class NvaeSeq2SeqLMOutput(Seq2SeqLMOutput):
+    """``Seq2SeqLMOutput`` plus the parts of the objective (batch means) and the latent statistics (``[B]``).
+
+    ``loss`` = ``reconstruction_loss`` + λ_G ``kl_gaussian`` + λ_D ``kl_dirichlet``.
+    """
+
+    reconstruction_loss: torch.Tensor | None = None
+    kl_gaussian: torch.Tensor | None = None
+    kl_dirichlet: torch.Tensor | None = None
+    vectors_kept: torch.Tensor | None = None
+    vectors_kept_proportion: torch.Tensor | None = None
+
+
+class DenoisingDecoderLayerMixin:
+    """Replaces a BART-family decoder layer's cross-attention by ``DenoisingCrossAttention``."""
+
+    def __init__(self, config, layer_idx: int | None = None):
+        super().__init__(config, layer_idx)
+        self.encoder_attn = DenoisingCrossAttention(config, layer_idx)
+
+
+class NvaeDecoderLayer(DenoisingDecoderLayerMixin, BartDecoderLayer):
+    """BART's post-LayerNorm decoder layer with denoising cross-attention."""
+
+
+class NvaePreNormDecoderLayer(DenoisingDecoderLayerMixin, MBartDecoderLayer):
+    """mBART's pre-LayerNorm decoder layer with denoising cross-attention."""
+
+
+class DenoisingDecoderMixin:
+    """Builds a BART-family decoder with denoising cross-attention layers; records their attention weights."""
+
+    layer_class: type[nn.Module]
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.layers = nn.ModuleList([self.layer_class(config, layer_idx=i) for i in range(config.decoder_layers)])
+        self.post_init()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._can_record_outputs = {
+            **cls._can_record_outputs,
+            "cross_attentions": OutputRecorder(DenoisingCrossAttention, index=1, layer_name="encoder_attn"),
+        }
+
+
+class NvaeDecoder(DenoisingDecoderMixin, BartDecoder):
+    layer_class = NvaeDecoderLayer
+
+
+class NvaePreNormDecoder(DenoisingDecoderMixin, MBartDecoder):
+    layer_class = NvaePreNormDecoderLayer
+
+
+BOTTLENECK_CLASSES = {
+    "nvib": NvibLayer,
+    "none": IdentityBottleneck,
+    "vae": GaussianBottleneck,
+    "vae_pooled": GaussianBottleneck,
+}
+
+
+class NvaeEncoder(nn.Module):
+    """Transformer encoder followed by the bottleneck: tokens -> ``NvaeEncoderOutput`` (states and latent)."""
+
+    def __init__(self, config: NvaeConfig):
+        super().__init__()
+        self.config = config
+        self.transformer = (MBartEncoder if config.normalize_before else BartEncoder)(config)
+        self.bottleneck = BOTTLENECK_CLASSES[config.bottleneck](config)
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        **kwargs,
+    ) -> NvaeEncoderOutput:
+        if attention_mask is None:
+            attention_mask = (
+                input_ids.ne(self.config.pad_token_id).long()
+                if input_ids is not None
+                else torch.ones(inputs_embeds.shape[:2], dtype=torch.long, device=inputs_embeds.device)
+            )
+        kwargs["return_dict"] = True
+        states = self.transformer(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
+                                  **kwargs)
+        latent = self.bottleneck(states.last_hidden_state, attention_mask)  # [B, N+1, Dz] for NVIB
+        return NvaeEncoderOutput.from_latent(latent, states)
+
+
+class NvaePreTrainedModel(PreTrainedModel):
+    config_class = NvaeConfig
+    config: NvaeConfig
+    base_model_prefix = "model"
+    main_input_name = "input_ids"
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["BartEncoderLayer", "MBartEncoderLayer", "NvaeDecoderLayer", "NvaePreNormDecoderLayer"]
+    _supports_sdpa = True
+    _supports_flash_attn = False
+    _supports_flex_attn = False
+    _can_compile_fullgraph = False
+    accepts_loss_kwargs = False
+
+    def _init_weights(self, module: nn.Module) -> None:
+        super()._init_weights(module)
+        if isinstance(module, NvibLayer):
+            cfg = self.config
+            init.constant_(module.prior_mean, cfg.prior_mean)
+            init.constant_(module.prior_logvar, float(torch.log(torch.tensor(cfg.prior_variance))))
+            init.constant_(module.prior_alpha, cfg.prior_alpha)
+            # relu: start with α ≈ 1 per token (every vector kept); exp: c‖x‖² carries the scale.
+            init.constant_(module.alpha_proj.bias, 1.0 if cfg.alpha_activation == "relu" else 0.0)
+            if cfg.alpha_activation == "exp":
+                head_dim = cfg.d_model // cfg.cross_attention_heads
+                init.constant_(module.alpha_quadratic, 1.0 / (2.0 * head_dim**0.5))
+
+
+class NvaeModel(NvaePreTrainedModel):
+    """The bare NVAE: encoder + bottleneck + decoder, returning decoder states and the latent statistics."""
+
+    _tied_weights_keys = {
+        "encoder.transformer.embed_tokens.weight": "shared.weight",
+        "decoder.embed_tokens.weight": "shared.weight",
+    }
+
+    def __init__(self, config: NvaeConfig):
+        super().__init__(config)
+        self.shared = nn.Embedding(config.vocab_size, config.d_model, config.pad_token_id)
+        self.encoder = NvaeEncoder(config)
+        self.decoder = (NvaePreNormDecoder if config.normalize_before else NvaeDecoder)(config)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.shared
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.shared = value
+        self.encoder.transformer.embed_tokens = value
+        self.decoder.embed_tokens = value
+
+    def get_encoder(self, modality: str | None = None) -> NvaeEncoder:
+        return self.encoder
+
+    def get_decoder(self):
+        return self.decoder
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        decoder_input_ids: torch.LongTensor | None = None,
+        decoder_attention_mask: torch.Tensor | None = None,
+        encoder_outputs: NvaeEncoderOutput | None = None,
+        cache=None,
+        inputs_embeds: torch.Tensor | None = None,
+        decoder_inputs_embeds: torch.Tensor | None = None,
+        use_cache: bool | None = None,
+        **kwargs,
+    ) -> NvaeSeq2SeqModelOutput:
+        """Encode (unless ``encoder_outputs`` is given), then decode against the latent.
+
+        Without ``decoder_input_ids`` the decoder reconstructs ``input_ids`` shifted right.
+        """
+        kwargs.pop("return_dict", None)
+        cache = kwargs.pop("past_key_values", cache)
+        if decoder_input_ids is None and decoder_inputs_embeds is None:
+            if input_ids is None:
+                raise ValueError("Pass decoder_input_ids, decoder_inputs_embeds or input_ids to reconstruct.")
+            decoder_input_ids = shift_tokens_right(input_ids, self.config.pad_token_id,
+                                                   self.config.decoder_start_token_id)
+        if encoder_outputs is None:
+            encoder_outputs = self.encoder(input_ids, attention_mask, inputs_embeds, **kwargs)
+        elif not isinstance(encoder_outputs, NvaeEncoderOutput):
+            raise TypeError("encoder_outputs must be an NvaeEncoderOutput (from model.get_encoder() or encode()).")
+        latent = encoder_outputs.latent
+        decoder_outputs = self.decoder(
+            input_ids=decoder_input_ids,
+            attention_mask=decoder_attention_mask,
+            encoder_hidden_states=latent.packed(),  # [B, K, 2·Dz + 2]
+            cache=cache,
+            inputs_embeds=decoder_inputs_embeds,
+            use_cache=use_cache,
+            return_dict=True,
+            **kwargs,
+        )
+        return NvaeSeq2SeqModelOutput(
+            last_hidden_state=decoder_outputs.last_hidden_state,
+            cache=decoder_outputs.cache,
+            decoder_hidden_states=decoder_outputs.hidden_states,
+            decoder_attentions=decoder_outputs.attentions,
+            cross_attentions=decoder_outputs.cross_attentions,
+            encoder_last_hidden_state=encoder_outputs.last_hidden_state,
+            encoder_hidden_states=encoder_outputs.hidden_states,
+            encoder_attentions=encoder_outputs.attentions,
+            vectors_kept=latent.vectors_kept,
+            vectors_kept_proportion=latent.vectors_kept_proportion,
+        )
+
+
+class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
+    """The NVAE with a language-model head tied to the embeddings: reconstruction, KL terms, generation.
+
+    The objective (spec section 4): loss = CE (mean over target tokens) + λ_G · KL_G + λ_D · KL_D, the KL terms
+    averaged over the batch.
+    """
+
+    _tied_weights_keys = {"lm_head.weight": "model.shared.weight"}
+
+    def __init__(self, config: NvaeConfig):
+        super().__init__(config)
+        self.model = NvaeModel(config)
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        self.post_init()
+
+    def get_encoder(self, modality: str | None = None) -> NvaeEncoder:
+        return self.model.encoder
+
+    def get_decoder(self):
+        return self.model.decoder
+
+    @property
+    def bottleneck(self) -> nn.Module:
+        return self.model.encoder.bottleneck
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        decoder_input_ids: torch.LongTensor | None = None,
+        decoder_attention_mask: torch.Tensor | None = None,
+        encoder_outputs: NvaeEncoderOutput | None = None,
+        cache=None,
+        inputs_embeds: torch.Tensor | None = None,
+        decoder_inputs_embeds: torch.Tensor | None = None,
+        labels: torch.LongTensor | None = None,
+        use_cache: bool | None = None,
+        lambda_gaussian: float | None = None,
+        lambda_dirichlet: float | None = None,
+        **kwargs,
+    ) -> NvaeSeq2SeqLMOutput:
+        """Reconstruct ``labels`` (ids, −100 ignored) from the latent of ``input_ids``.
+
+        ``lambda_gaussian`` / ``lambda_dirichlet`` override the config's KL weights for this call (the trainer's
+        annealing schedules pass them).
+        """
+        if labels is not None:
+            use_cache = False
+            if decoder_input_ids is None and decoder_inputs_embeds is None:
+                decoder_input_ids = shift_tokens_right(labels, self.config.pad_token_id,
+                                                       self.config.decoder_start_token_id)
+        if encoder_outputs is None:
+            encoder_outputs = self.model.encoder(input_ids, attention_mask, inputs_embeds, **kwargs)
+        outputs = self.model(decoder_input_ids=decoder_input_ids, decoder_attention_mask=decoder_attention_mask,
+                             encoder_outputs=encoder_outputs, cache=cache, decoder_inputs_embeds=decoder_inputs_embeds,
+                             use_cache=use_cache, **kwargs)
+        logits = self.lm_head(outputs.last_hidden_state)  # [B, T, V]
+        parts = self._loss_parts(logits, labels, encoder_outputs.latent, lambda_gaussian, lambda_dirichlet)
+        return NvaeSeq2SeqLMOutput(
+            logits=logits,
+            cache=outputs.cache,
+            decoder_hidden_states=outputs.decoder_hidden_states,
+            decoder_attentions=outputs.decoder_attentions,
+            cross_attentions=outputs.cross_attentions,
+            encoder_last_hidden_state=outputs.encoder_last_hidden_state,
+            encoder_hidden_states=outputs.encoder_hidden_states,
+            encoder_attentions=outputs.encoder_attentions,
+            vectors_kept=outputs.vectors_kept,
+            vectors_kept_proportion=outputs.vectors_kept_proportion,
+            **parts,
+        )
+
+    def _loss_parts(self, logits, labels, latent: NvibLatent, lambda_gaussian, lambda_dirichlet) -> dict:
+        """CE, batch-mean KL terms (when the latent came from the encoder) and the weighted sum."""
+        parts = {}
+        if latent.mu is not None:
+            kl_g, kl_d = self.bottleneck.kl(latent)
+            parts.update(kl_gaussian=kl_g.mean(), kl_dirichlet=kl_d.mean())
+        if labels is None:
+            return parts
+        rec = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
+        weight_g = self.config.lambda_gaussian if lambda_gaussian is None else lambda_gaussian
+        weight_d = self.config.lambda_dirichlet if lambda_dirichlet is None else lambda_dirichlet
+        loss = rec
+        if "kl_gaussian" in parts:
+            loss = loss + weight_g * parts["kl_gaussian"] + weight_d * parts["kl_dirichlet"]
+        return {**parts, "reconstruction_loss": rec, "loss": loss}
+
+    def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
+
+    # --- the VAE user's entry points -------------------------------------------------------------------------
+    def _tokenize(self, texts: list[str], tokenizer) -> dict:
+        batch = tokenizer(list(texts), padding=True, return_tensors="pt",
+                          max_length=self.config.max_position_embeddings, truncation=False)
+        too_long = [i for i, ids in enumerate(batch["attention_mask"].sum(-1).tolist())
+                    if ids > self.config.max_position_embeddings]
+        if too_long:
+            raise ValueError(f"sentences {too_long} are longer than max_position_embeddings="
+                             f"{self.config.max_position_embeddings} word pieces.")
+        return {k: v.to(self.device) for k, v in batch.items() if k in ("input_ids", "attention_mask")}
+
+    @torch.no_grad()
+    def encode_latent(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        texts: list[str] | None = None,
+        tokenizer=None,
+    ) -> NvibLatent:
+        """The latent of a batch (means and pruning in eval mode, samples in train mode); ``texts`` + ``tokenizer``
+        tokenise first."""
+        if texts is not None:
+            batch = self._tokenize(texts, tokenizer)
+            input_ids, attention_mask = batch["input_ids"], batch["attention_mask"]
+        return self.model.encoder(input_ids=input_ids, attention_mask=attention_mask).latent
+
+    def generate(self, inputs: torch.Tensor | None = None, latent: NvibLatent | None = None, **kwargs):
+        """``GenerationMixin.generate``, plus ``latent=``: decode from any latent (prior sample, interpolation)."""
+        if latent is not None:
+            if inputs is not None or kwargs.get("encoder_outputs") is not None:
+                raise ValueError("Pass either a latent or inputs/encoder_outputs to generate(), not both.")
+            kwargs["encoder_outputs"] = NvaeEncoderOutput.from_latent(latent)
+        return super().generate(inputs, **kwargs)
+
+    @torch.no_grad()
+    def generate_from_latent(self, latent: NvibLatent, tokenizer=None, **generate_kwargs):
+        """Token ids decoded from ``latent`` — or strings when a ``tokenizer`` is given."""
+        generate_kwargs.setdefault("max_new_tokens", self.config.max_position_embeddings)
+        ids = self.generate(latent=latent, **generate_kwargs)
+        return tokenizer.batch_decode(ids, skip_special_tokens=True) if tokenizer is not None else ids
+
+    @torch.no_grad()
+    def reconstruct(self, texts: list[str], tokenizer, **generate_kwargs) -> list[str]:
+        """Encode sentences and decode them again (greedy unless ``generate_kwargs`` say otherwise)."""
+        return self.generate_from_latent(self.encode_latent(texts=texts, tokenizer=tokenizer), tokenizer,
+                                         **generate_kwargs)
+
+    def draw_num_components(self, num_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Component counts n for prior samples, from ``config.prior_num_components_probs`` when stored."""
+        probs = self.config.prior_num_components_probs
+        if probs is None:
+            return torch.full((num_samples,), self.config.prior_num_components_default, dtype=torch.long)
+        return torch.multinomial(torch.tensor(probs, dtype=torch.float), num_samples, replacement=True,
+                                 generator=generator)
+
+    @torch.no_grad()
+    def sample_prior(
+        self,
+        num_samples: int,
+        num_components: int | list[int] | None = None,
+        tokenizer=None,
+        generator: torch.Generator | None = None,
+        weights: str | None = None,
+        **generate_kwargs,
+    ):
+        """Latents drawn from the prior (spec section 5) — or, with a ``tokenizer``, their decoded sentences.
+
+        ``num_components``: n per sample (an int for all, a list, or None to draw from the stored distribution).
+        """
+        if num_components is None:
+            counts = self.draw_num_components(num_samples, generator)
+        else:
+            counts = torch.as_tensor(num_components).long().expand(num_samples)
+        latent = self.bottleneck.sample_prior(counts.to(self.device), weights=weights, generator=generator)
+        latent = NvibLatent(**{k: v.to(self.dtype) if v.is_floating_point() else v for k, v in latent.items()})
+        return self.generate_from_latent(latent, tokenizer, **generate_kwargs) if tokenizer is not None else latent
+
+    @torch.no_grad()
+    def interpolate(
+        self,
+        latent_a: NvibLatent,
+        latent_b: NvibLatent,
+        taus: list[float],
+        mode: str = "mixture",
+        tokenizer=None,
+        **generate_kwargs,
+    ) -> list:
+        """One latent per τ between A (τ = 0) and B (τ = 1); ``mode`` is ``"mixture"`` (weights (1−τ)π^A, τπ^B over
+        the union of components) or ``"componentwise"`` (linear in matched components). With a ``tokenizer``,
+        returns the decoded sentences instead: ``[len(taus)][B]``."""
+        if mode not in ("mixture", "componentwise"):
+            raise ValueError(f'mode must be "mixture" or "componentwise", got {mode!r}.')
+        step = interpolate_mixture if mode == "mixture" else interpolate_componentwise
+        latents = [step(latent_a, latent_b, float(tau)) for tau in taus]
+        if tokenizer is None:
+            return latents
+        return [self.generate_from_latent(latent, tokenizer, **generate_kwargs) for latent in latents]
+
+
+__all__ = ["NvaeEncoderOutput", "NvaeForConditionalGeneration", "NvaeModel", "NvaePreTrainedModel"]
