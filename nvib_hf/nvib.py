@@ -165,7 +165,7 @@ class NvibLayer(nn.Module):
             pi = torch.where(mask, gamma, torch.zeros_like(gamma))
         else:
             pi = mask.to(z.dtype)
-        pi = pi / pi.sum(dim=-1, keepdim=True)
+        pi = (pi / pi.sum(dim=-1, keepdim=True)).to(z.dtype)
         return NvibLatent(z=z, pi=pi, mask=mask, variance=torch.zeros_like(z))
 
 
