@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from datasets import Dataset, DatasetDict
@@ -30,13 +30,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CORPUS_FILE",
+    "DEFAULT_MAX_TOKENS",
+    "DEFAULT_MIN_TOKENS",
+    "DEFAULT_TEST_SIZE",
     "DEFAULT_TOKENIZER_DIR",
+    "DEFAULT_VALIDATION_SIZE",
     "DEFAULT_VOCAB_SIZE",
+    "RESOURCES_DIR",
     "SPLITS",
     "CorpusStats",
+    "count_word_pieces",
     "length_histogram",
     "load_default_tokenizer",
     "load_sentences",
+    "normalize_text",
     "prepare_sentences",
     "shuffle_and_split",
     "split_sentences",
@@ -272,7 +279,7 @@ def shuffle_and_split(
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _open_text(path: Path):  # noqa: ANN202 - text file object
+def _open_text(path: Path) -> IO[str]:
     """Open a plain or gzip-compressed UTF-8 text file."""
     if path.name.endswith(".gz"):
         return gzip.open(path, "rt", encoding="utf-8")
@@ -382,7 +389,7 @@ def _read_source(source: str | Path) -> dict[str, list[str]]:
             f"supported: {supported}, or a directory saved with datasets' save_to_disk"
         )
     if isinstance(source, Path) or _looks_like_path(str(source)):
-        raise FileNotFoundError(f"corpus file or directory not found: {path}")
+        raise FileNotFoundError(f"corpus file or directory not found: {source} (resolved to {path.resolve()})")
     return _read_hub_dataset(str(source))
 
 
@@ -414,11 +421,19 @@ def _read_default_corpus() -> dict[str, list[str]]:
     }
 
 
+def _is_default_tokenizer(tokenizer: PreTrainedTokenizerBase | None) -> bool:
+    """Whether ``tokenizer`` is ``None`` or was loaded from the shipped tokenizer directory."""
+    if tokenizer is None:
+        return True
+    name = getattr(tokenizer, "name_or_path", "")
+    return bool(name) and Path(name).resolve() == DEFAULT_TOKENIZER_DIR and len(tokenizer) == DEFAULT_VOCAB_SIZE
+
+
 def _filter_default_corpus(
     splits: dict[str, list[str]], tokenizer: PreTrainedTokenizerBase | None, min_tokens: int, max_tokens: int
 ) -> dict[str, list[str]]:
     """Re-apply a length filter to the shipped splits when a tokenizer or non-default bounds are given."""
-    if tokenizer is None and (min_tokens, max_tokens) == (DEFAULT_MIN_TOKENS, DEFAULT_MAX_TOKENS):
+    if (min_tokens, max_tokens) == (DEFAULT_MIN_TOKENS, DEFAULT_MAX_TOKENS) and _is_default_tokenizer(tokenizer):
         return splits
     if min_tokens < DEFAULT_MIN_TOKENS or max_tokens > DEFAULT_MAX_TOKENS:
         warnings.warn(
@@ -454,7 +469,7 @@ def _load_default_splits(
 def _prepare_user_splits(
     raw: Mapping[str, list[str]], tokenizer: PreTrainedTokenizerBase, options: dict[str, Any], source: str
 ) -> dict[str, list[str]]:
-    """Prepare each given split; deduplicate across splits (test > validation > train); shuffle train."""
+    """Prepare each given split; deduplicate across splits (a sentence stays in test, else validation, else train)."""
     prepared: dict[str, list[str]] = {}
     seen: set[str] = set()
     for name in ("test", "validation", "train"):
