@@ -33,7 +33,7 @@ class IdentityBottleneck(nn.Module):
 
     def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor) -> NvibLatent:
         valid = require_nonempty(attention_mask)
-        return _uniform_latent(hidden_states, valid, valid.sum(-1).to(hidden_states.dtype))
+        return _uniform_latent(hidden_states, valid, valid.sum(-1).to(hidden_states.dtype), valid=valid)
 
     def kl(self, latent: NvibLatent) -> tuple[torch.Tensor, torch.Tensor]:
         zero = latent.z.new_zeros(latent.z.shape[0])
@@ -70,8 +70,9 @@ class GaussianBottleneck(nn.Module):
 
     def kl(self, latent: NvibLatent) -> tuple[torch.Tensor, torch.Tensor]:
         uniform = latent.valid.to(latent.mu.dtype)
-        kl_g = kl_gaussian(latent.mu, latent.logvar, uniform, latent.valid, self.config.prior_mean,
-                           self.config.prior_variance)
+        kl_g = kl_gaussian(
+            latent.mu, latent.logvar, uniform, latent.valid, self.config.prior_mean, self.config.prior_variance
+        )
         return kl_g, torch.zeros_like(kl_g)
 
     def sample_prior(self, num_components, weights=None, generator=None) -> NvibLatent:

@@ -120,9 +120,21 @@ class NvaeConfig(PreTrainedConfig):
             if not condition:
                 raise ValueError(f"NvaeConfig.{field} must be {expected} (got {getattr(self, field)!r}).")
 
-        for name in ("vocab_size", "d_model", "latent_dim", "encoder_layers", "decoder_layers", "kappa",
-                     "encoder_attention_heads", "decoder_attention_heads", "cross_attention_heads",
-                     "encoder_ffn_dim", "decoder_ffn_dim", "max_position_embeddings", "prior_num_components_default"):
+        for name in (
+            "vocab_size",
+            "d_model",
+            "latent_dim",
+            "encoder_layers",
+            "decoder_layers",
+            "kappa",
+            "encoder_attention_heads",
+            "decoder_attention_heads",
+            "cross_attention_heads",
+            "encoder_ffn_dim",
+            "decoder_ffn_dim",
+            "max_position_embeddings",
+            "prior_num_components_default",
+        ):
             _require(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, name, "a positive integer")
         for name in ("encoder_attention_heads", "decoder_attention_heads", "cross_attention_heads"):
             _require(self.d_model % getattr(self, name) == 0, name, f"a divisor of d_model={self.d_model}")
@@ -132,16 +144,23 @@ class NvaeConfig(PreTrainedConfig):
             _require(getattr(self, name) > 0, name, "positive")
         for name in ("delta", "alpha_prune_threshold", "lambda_gaussian", "lambda_dirichlet"):
             _require(getattr(self, name) >= 0, name, "non-negative")
-        for name, choices in (("bottleneck", BOTTLENECKS), ("alpha_activation", ALPHA_ACTIVATIONS),
-                              ("denoising_compat", DENOISING_COMPAT), ("prior_weights", PRIOR_WEIGHTS)):
+        for name, choices in (
+            ("bottleneck", BOTTLENECKS),
+            ("alpha_activation", ALPHA_ACTIVATIONS),
+            ("denoising_compat", DENOISING_COMPAT),
+            ("prior_weights", PRIOR_WEIGHTS),
+        ):
             _require(getattr(self, name) in choices, name, f"one of {choices}")
         from transformers.activations import ACT2FN
 
         _require(self.activation_function in ACT2FN, "activation_function", "a key of transformers' ACT2FN")
         probs = self.prior_num_components_probs
         if probs is not None:
-            _require(len(probs) >= 2 and all(p >= 0 for p in probs) and sum(probs) > 0 and probs[0] == 0,
-                     "prior_num_components_probs", "a list of non-negative weights with weight 0 at n=0")
+            _require(
+                len(probs) >= 2 and all(p >= 0 for p in probs) and sum(probs) > 0 and probs[0] == 0,
+                "prior_num_components_probs",
+                "a list of non-negative weights with weight 0 at n=0",
+            )
 
 
 __all__ = ["NvaeConfig"]

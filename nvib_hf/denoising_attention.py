@@ -21,9 +21,7 @@ from torch import nn
 DENOISING_COMPAT_MODES = ("exact", "reference")
 
 
-def pack_mixture(
-    z: torch.Tensor, variance: torch.Tensor | None, pi: torch.Tensor, mask: torch.Tensor
-) -> torch.Tensor:
+def pack_mixture(z: torch.Tensor, variance: torch.Tensor | None, pi: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Pack a mixture into ``[B, K, 2·D_z + 2]`` = [means | variances | log π | mask].
 
     ``variance=None`` (impulses, the training form) is stored as zeros. log π of masked components is stored as 0

@@ -19,7 +19,6 @@ from transformers import initialization as init
 from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput, Seq2SeqModelOutput
 from transformers.models.bart.modeling_bart import BartDecoder, BartDecoderLayer, BartEncoder, shift_tokens_right
 from transformers.models.mbart.modeling_mbart import MBartDecoder, MBartDecoderLayer, MBartEncoder
-from transformers.utils import ModelOutput
 from transformers.utils.output_capturing import OutputRecorder
 
 from .baseline_bottlenecks import GaussianBottleneck, IdentityBottleneck
@@ -28,6 +27,12 @@ from .denoising_attention import DenoisingCrossAttention
 from .nvib import NvibLatent, NvibLayer, interpolate_componentwise, interpolate_mixture
 
 LATENT_FIELDS = tuple(NvibLatent.__dataclass_fields__)
+# `save_pretrained` writes `auto_map` only for the class that saves; every Auto class should load the directory.
+AUTO_MAP = {
+    "AutoConfig": "configuration_nvae.NvaeConfig",
+    "AutoModel": "modeling_nvae.NvaeModel",
+    "AutoModelForSeq2SeqLM": "modeling_nvae.NvaeForConditionalGeneration",
+}
 
 
 @dataclass
@@ -55,8 +60,12 @@ class NvaeEncoderOutput(BaseModelOutput):
         """Wrap a latent (e.g. a prior sample) as encoder output; ``last_hidden_state`` defaults to ``latent.z``."""
         states = encoder_output or BaseModelOutput(last_hidden_state=latent.z)
         fields = {f"latent_{name}": getattr(latent, name) for name in LATENT_FIELDS}
-        return cls(last_hidden_state=states.last_hidden_state, hidden_states=states.hidden_states,
-                   attentions=states.attentions, **fields)
+        return cls(
+            last_hidden_state=states.last_hidden_state,
+            hidden_states=states.hidden_states,
+            attentions=states.attentions,
+            **fields,
+        )
 
 
 @dataclass
@@ -154,8 +163,9 @@ class NvaeEncoder(nn.Module):
                 else torch.ones(inputs_embeds.shape[:2], dtype=torch.long, device=inputs_embeds.device)
             )
         kwargs["return_dict"] = True
-        states = self.transformer(input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
-                                  **kwargs)
+        states = self.transformer(
+            input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds, **kwargs
+        )
         latent = self.bottleneck(states.last_hidden_state, attention_mask)  # [B, N+1, Dz] for NVIB
         return NvaeEncoderOutput.from_latent(latent, states)
 
@@ -172,6 +182,12 @@ class NvaePreTrainedModel(PreTrainedModel):
     _supports_flex_attn = False
     _can_compile_fullgraph = False
     accepts_loss_kwargs = False
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """``PreTrainedModel.save_pretrained`` (safetensors) with ``auto_map`` for all three Auto classes, so the
+        directory loads with ``trust_remote_code=True`` where nvib-hf is not installed."""
+        self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), **AUTO_MAP}
+        return super().save_pretrained(save_directory, *args, **kwargs)
 
     def _init_weights(self, module: nn.Module) -> None:
         super()._init_weights(module)
@@ -238,8 +254,9 @@ class NvaeModel(NvaePreTrainedModel):
         if decoder_input_ids is None and decoder_inputs_embeds is None:
             if input_ids is None:
                 raise ValueError("Pass decoder_input_ids, decoder_inputs_embeds or input_ids to reconstruct.")
-            decoder_input_ids = shift_tokens_right(input_ids, self.config.pad_token_id,
-                                                   self.config.decoder_start_token_id)
+            decoder_input_ids = shift_tokens_right(
+                input_ids, self.config.pad_token_id, self.config.decoder_start_token_id
+            )
         if encoder_outputs is None:
             encoder_outputs = self.encoder(input_ids, attention_mask, inputs_embeds, **kwargs)
         elif not isinstance(encoder_outputs, NvaeEncoderOutput):
@@ -317,14 +334,23 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
         """
         if labels is not None:
             use_cache = False
-            if decoder_input_ids is None and decoder_inputs_embeds is None:
-                decoder_input_ids = shift_tokens_right(labels, self.config.pad_token_id,
-                                                       self.config.decoder_start_token_id)
+        if decoder_input_ids is None and decoder_inputs_embeds is None:
+            # Teacher forcing on the labels, or (as BART does) on the inputs themselves: reconstruction.
+            target = labels if labels is not None else input_ids
+            if target is None:
+                raise ValueError("Pass labels, decoder_input_ids, decoder_inputs_embeds or input_ids.")
+            decoder_input_ids = shift_tokens_right(target, self.config.pad_token_id, self.config.decoder_start_token_id)
         if encoder_outputs is None:
             encoder_outputs = self.model.encoder(input_ids, attention_mask, inputs_embeds, **kwargs)
-        outputs = self.model(decoder_input_ids=decoder_input_ids, decoder_attention_mask=decoder_attention_mask,
-                             encoder_outputs=encoder_outputs, cache=cache, decoder_inputs_embeds=decoder_inputs_embeds,
-                             use_cache=use_cache, **kwargs)
+        outputs = self.model(
+            decoder_input_ids=decoder_input_ids,
+            decoder_attention_mask=decoder_attention_mask,
+            encoder_outputs=encoder_outputs,
+            cache=cache,
+            decoder_inputs_embeds=decoder_inputs_embeds,
+            use_cache=use_cache,
+            **kwargs,
+        )
         logits = self.lm_head(outputs.last_hidden_state)  # [B, T, V]
         parts = self._loss_parts(logits, labels, encoder_outputs.latent, lambda_gaussian, lambda_dirichlet)
         return NvaeSeq2SeqLMOutput(
@@ -342,9 +368,9 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
         )
 
     def _loss_parts(self, logits, labels, latent: NvibLatent, lambda_gaussian, lambda_dirichlet) -> dict:
-        """CE, batch-mean KL terms (when the latent came from the encoder) and the weighted sum."""
+        """CE, batch-mean KL terms (when the latent came from the encoder, not the prior) and the weighted sum."""
         parts = {}
-        if latent.mu is not None:
+        if latent.valid is not None:
             kl_g, kl_d = self.bottleneck.kl(latent)
             parts.update(kl_gaussian=kl_g.mean(), kl_dirichlet=kl_d.mean())
         if labels is None:
@@ -362,13 +388,17 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
 
     # --- the VAE user's entry points -------------------------------------------------------------------------
     def _tokenize(self, texts: list[str], tokenizer) -> dict:
-        batch = tokenizer(list(texts), padding=True, return_tensors="pt",
-                          max_length=self.config.max_position_embeddings, truncation=False)
-        too_long = [i for i, ids in enumerate(batch["attention_mask"].sum(-1).tolist())
-                    if ids > self.config.max_position_embeddings]
+        batch = tokenizer(list(texts), padding=True, return_tensors="pt")
+        too_long = [
+            i
+            for i, ids in enumerate(batch["attention_mask"].sum(-1).tolist())
+            if ids > self.config.max_position_embeddings
+        ]
         if too_long:
-            raise ValueError(f"sentences {too_long} are longer than max_position_embeddings="
-                             f"{self.config.max_position_embeddings} word pieces.")
+            raise ValueError(
+                f"sentences {too_long} are longer than max_position_embeddings="
+                f"{self.config.max_position_embeddings} word pieces."
+            )
         return {k: v.to(self.device) for k, v in batch.items() if k in ("input_ids", "attention_mask")}
 
     @torch.no_grad()
@@ -404,16 +434,18 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
     @torch.no_grad()
     def reconstruct(self, texts: list[str], tokenizer, **generate_kwargs) -> list[str]:
         """Encode sentences and decode them again (greedy unless ``generate_kwargs`` say otherwise)."""
-        return self.generate_from_latent(self.encode_latent(texts=texts, tokenizer=tokenizer), tokenizer,
-                                         **generate_kwargs)
+        return self.generate_from_latent(
+            self.encode_latent(texts=texts, tokenizer=tokenizer), tokenizer, **generate_kwargs
+        )
 
     def draw_num_components(self, num_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Component counts n for prior samples, from ``config.prior_num_components_probs`` when stored."""
         probs = self.config.prior_num_components_probs
         if probs is None:
             return torch.full((num_samples,), self.config.prior_num_components_default, dtype=torch.long)
-        return torch.multinomial(torch.tensor(probs, dtype=torch.float), num_samples, replacement=True,
-                                 generator=generator)
+        return torch.multinomial(
+            torch.tensor(probs, dtype=torch.float), num_samples, replacement=True, generator=generator
+        )
 
     @torch.no_grad()
     def sample_prior(

@@ -129,14 +129,25 @@ class NvibLayer(nn.Module):
             z, variance = mu, logvar.exp()
             pi, mask = pruned_weights(alpha, valid, self.config.alpha_prune_threshold)
         kept, proportion = kept_statistics(alpha, valid, self.config.alpha_prune_threshold)
-        return NvibLatent(z=z, pi=pi, mask=mask, variance=variance, mu=mu, logvar=logvar, alpha=alpha,
-                          valid=valid, vectors_kept=kept, vectors_kept_proportion=proportion)
+        return NvibLatent(
+            z=z,
+            pi=pi,
+            mask=mask,
+            variance=variance,
+            mu=mu,
+            logvar=logvar,
+            alpha=alpha,
+            valid=valid,
+            vectors_kept=kept,
+            vectors_kept_proportion=proportion,
+        )
 
     def kl(self, latent: NvibLatent) -> tuple[torch.Tensor, torch.Tensor]:
         """(KL_G, KL_D) per sentence, ``[B]`` each, as normalised in ``kl.py``."""
         cfg = self.config
-        kl_g = kl_gaussian(latent.mu, latent.logvar, latent.alpha, latent.valid, self.prior_mean,
-                           cfg.prior_variance, cfg.kappa)
+        kl_g = kl_gaussian(
+            latent.mu, latent.logvar, latent.alpha, latent.valid, self.prior_mean, cfg.prior_variance, cfg.kappa
+        )
         kl_d = kl_dirichlet(latent.alpha, latent.valid, self.prior_alpha, cfg.delta, cfg.kappa)
         return kl_g, kl_d
 

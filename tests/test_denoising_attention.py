@@ -78,13 +78,15 @@ def slow_eval_form(attention, y, mu, variance, pi, mask, compat):
                         s2 = variance[b, i, d] + nu
                         total += u[d] * mu[b, i, d] / s2 - mu[b, i, d] ** 2 / (2 * s2)
                         if compat == "exact":
-                            total += -u[d] ** 2 / (2 * s2) - 0.5 * torch.log(s2)
+                            total += -(u[d] ** 2) / (2 * s2) - 0.5 * torch.log(s2)
                         else:
                             total += -torch.log(s2)
                     logits.append(total)
                 a = torch.softmax(torch.stack([torch.as_tensor(v, dtype=y.dtype) for v in logits]), dim=0)
-                z_hat = sum(a[i] * (nu / (variance[b, i] + nu) * mu[b, i] + variance[b, i] / (variance[b, i] + nu) * u)
-                            for i in range(mu.shape[1]))
+                z_hat = sum(
+                    a[i] * (nu / (variance[b, i] + nu) * mu[b, i] + variance[b, i] / (variance[b, i] + nu) * u)
+                    for i in range(mu.shape[1])
+                )
                 head = w_v[rows] @ z_hat + (b_v[rows] if compat == "exact" else 0)
                 out[b, t, rows] = head
     return attention.out_proj(out)
@@ -118,7 +120,9 @@ def test_exact_mode_is_the_true_posterior_mean():
     # Monte Carlo importance sampling from the mixture prior, weights N(u; z, ν I): independent of any algebra.
     gen = torch.Generator().manual_seed(3)
     component = torch.multinomial(pi[0], 400_000, replacement=True, generator=gen)
-    samples = mu[0, component] + variance[0, component].sqrt() * torch.randn(400_000, 4, generator=gen, dtype=torch.float64)
+    samples = mu[0, component] + variance[0, component].sqrt() * torch.randn(
+        400_000, 4, generator=gen, dtype=torch.float64
+    )
     log_w = -((u[0, 0, 0] - samples) ** 2).sum(-1) / (2 * nu)
     w = torch.softmax(log_w, dim=0)
     torch.testing.assert_close(z_hat[0, 0, 0], w @ samples, atol=0.02, rtol=0)
@@ -158,8 +162,10 @@ def test_golden_values(mode):
     inputs = {k: tensor(v) for k, v in GOLDEN["inputs"].items()}
     valid = inputs["valid"] > 0.5
     y = inputs["y"]
-    cases = [(f"eval_{mode}", pack_mixture(inputs["mu"], inputs["logvar"].exp(), inputs["pi"], valid), False),
-             ("train_form_on_z", pack_mixture(inputs["z"], None, inputs["pi"], valid), True)]
+    cases = [
+        (f"eval_{mode}", pack_mixture(inputs["mu"], inputs["logvar"].exp(), inputs["pi"], valid), False),
+        ("train_form_on_z", pack_mixture(inputs["z"], None, inputs["pi"], valid), True),
+    ]
     with torch.no_grad():
         for key, packed, train in cases:
             out, weights = run_form(attention, y, packed, train)

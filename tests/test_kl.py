@@ -22,7 +22,9 @@ def posterior(alpha_tokens, dim=4, seed=0, pad=0):
     mu = torch.randn(1, n + pad, dim, generator=gen, dtype=torch.float64)
     logvar = torch.randn(1, n + pad, dim, generator=gen, dtype=torch.float64) * 0.5
     mu[:, 0], logvar[:, 0] = 0.0, 0.0
-    alpha = torch.cat([torch.ones(1, 1, dtype=torch.float64), alpha_tokens, torch.full((1, pad), 7.0, dtype=torch.float64)], 1)
+    alpha = torch.cat(
+        [torch.ones(1, 1, dtype=torch.float64), alpha_tokens, torch.full((1, pad), 7.0, dtype=torch.float64)], 1
+    )
     valid = torch.arange(n + pad)[None] < n
     return mu, logvar, alpha, valid
 

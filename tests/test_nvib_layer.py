@@ -44,9 +44,13 @@ def test_eval_uses_means_and_prunes_small_pseudo_counts():
     keep = valid & (alpha > 0.5)
     keep[:, 0] = True
     assert torch.equal(latent.mask, keep)
-    torch.testing.assert_close(latent.pi, torch.where(keep, alpha, 0) / torch.where(keep, alpha, 0).sum(-1, keepdim=True))
+    torch.testing.assert_close(
+        latent.pi, torch.where(keep, alpha, 0) / torch.where(keep, alpha, 0).sum(-1, keepdim=True)
+    )
     assert latent.vectors_kept.tolist() == keep[:, 1:].sum(-1).double().tolist()
-    torch.testing.assert_close(latent.vectors_kept_proportion, keep[:, 1:].sum(-1) / torch.tensor([5.0, 3.0], dtype=torch.float64))
+    torch.testing.assert_close(
+        latent.vectors_kept_proportion, keep[:, 1:].sum(-1) / torch.tensor([5.0, 3.0], dtype=torch.float64)
+    )
 
 
 def test_every_token_pruned_still_attends_to_the_prior():
@@ -96,7 +100,9 @@ def test_dirichlet_sample_mean_matches_pseudo_counts():
     mu = torch.zeros(20000, 4, 1, dtype=torch.float64)
     torch.manual_seed(2)
     _, pi, _ = sample_mixture(mu, torch.zeros_like(mu), alpha, torch.ones(20000, 4, dtype=torch.bool))
-    torch.testing.assert_close(pi.mean(0), torch.tensor([1.0, 0.5, 2.5, 4.0], dtype=torch.float64) / 8, atol=5e-3, rtol=0)
+    torch.testing.assert_close(
+        pi.mean(0), torch.tensor([1.0, 0.5, 2.5, 4.0], dtype=torch.float64) / 8, atol=5e-3, rtol=0
+    )
 
 
 def test_gradients_reach_mu_logvar_and_alpha():
