@@ -317,8 +317,8 @@ class NvaeTrainer(Seq2SeqTrainer):
         """(λ_G, λ_D) at ``step`` (default: the current global step) from the schedules or the model config."""
         step = self.state.global_step if step is None else step
         config = self.accelerator.unwrap_model(self.model).config
-        lam_g = self.kl_gaussian_schedule(step) if self.kl_gaussian_schedule else config.lambda_gaussian
-        lam_d = self.kl_dirichlet_schedule(step) if self.kl_dirichlet_schedule else config.lambda_dirichlet
+        lam_g = self.kl_gaussian_schedule(step) if self.kl_gaussian_schedule is not None else config.lambda_gaussian
+        lam_d = self.kl_dirichlet_schedule(step) if self.kl_dirichlet_schedule is not None else config.lambda_dirichlet
         return float(lam_g), float(lam_d)
 
     # --- training --------------------------------------------------------------------------------------------------

@@ -381,3 +381,22 @@ def test_tensorboard_event_files_hold_the_loss_parts(tokenizer, tmp_path):
     tags = set(accumulator.Tags()["scalars"])
     assert {f"train/{k}" for k in (*TRAIN_LOG_KEYS, "loss")} <= tags, tags
     assert [e.value for e in accumulator.Scalars("train/lambda_dirichlet")] == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("bottleneck", ["nvib", "none", "vae", "vae_pooled"])
+def test_every_bottleneck_trains_logs_and_evaluates(tokenizer, tmp_path, bottleneck):
+    dataset = make_dataset(tokenizer, 6)
+    trainer = NvaeTrainer(
+        tiny_model(bottleneck=bottleneck),
+        training_args(tmp_path, max_steps=2),
+        train_dataset=dataset,
+        eval_dataset=dataset,
+        processing_class=tokenizer,
+    )
+    trainer.train()
+    assert set(TRAIN_LOG_KEYS) <= set(train_logs(trainer)[-1])
+    metrics = trainer.evaluate()
+    assert all(math.isfinite(metrics[f"eval_{k}"]) for k in ("loss", "kl_gaussian", "kl_dirichlet", "vectors_kept"))
+    if bottleneck == "none":
+        assert metrics["eval_kl_gaussian"] == metrics["eval_kl_dirichlet"] == 0.0
+        assert metrics["eval_loss"] == pytest.approx(metrics["eval_reconstruction_loss"])
