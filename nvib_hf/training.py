@@ -1,0 +1,244 @@
+# Copyright 2026 the nvib-hf developers. Licensed under the Apache License, Version 2.0.
+"""The main job as a library function: data -> NVAE -> NvaeTrainer -> test evaluation -> shareable model directory.
+
+``TrainOptions`` holds every option (presets fill them; a YAML/JSON config file or CLI flags override them) and
+``run_training`` runs the job. The CLI's ``nvib-hf train`` is a thin layer over these two.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoTokenizer, Seq2SeqTrainingArguments, TrainerCallback
+from transformers.trainer_utils import get_last_checkpoint
+
+from .configuration_nvae import NvaeConfig
+from .data import load_default_tokenizer, load_sentences, length_histogram, tokenize_dataset
+from .modeling_nvae import NvaeForConditionalGeneration
+from .schedules import KLSchedule
+from .trainer import NvaeTrainer, evaluate_reconstruction
+
+
+@dataclass
+class TrainOptions:
+    """Everything ``nvib-hf train`` can set. ``model`` holds extra ``NvaeConfig`` fields (e.g. ``kappa``)."""
+
+    output_dir: str = "outputs/nvae-default"
+    data: str | None = None  # None: the shipped Wikipedia-leads corpus
+    tokenizer: str | None = None  # None: the shipped bert-base-uncased word pieces
+    max_train_sentences: int | None = None
+    eval_samples: int | None = 2000  # test sentences for the final evaluation (None: all)
+    validation_samples: int = 256  # validation sentences for evaluation during training
+    d_model: int = 256
+    encoder_layers: int = 2
+    decoder_layers: int = 2
+    attention_heads: int = 4
+    ffn_dim: int = 1024
+    bottleneck: str = "nvib"
+    lambda_gaussian: float = 0.01
+    lambda_dirichlet: float = 1.0
+    kl_schedule: str = "linear"
+    kl_warmup_steps: int = 200
+    max_steps: int = 450
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    warmup_steps: int = 50
+    max_grad_norm: float = 1.0
+    dropout: float = 0.1
+    seed: int = 42
+    bf16: bool = False
+    logging_steps: int = 25
+    save_steps: int = 100
+    eval_steps: int | None = None
+    report_to: list[str] = field(default_factory=lambda: ["tensorboard"])
+    num_examples: int = 5
+    stop_after_steps: int | None = None
+    model: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_preset(cls, preset: str, **overrides: Any) -> TrainOptions:
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}.")
+        return cls.from_dict({**PRESETS[preset], **overrides})
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainOptions:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown training option(s) {unknown}; valid options: {sorted(known)}.")
+        return cls(**values)
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # A minute or two on a 2-core CPU: smoke tests of the whole pipeline on real sentences.
+    "tiny": dict(output_dir="outputs/nvae-tiny", max_train_sentences=2000, eval_samples=64, validation_samples=32,
+                 d_model=64, encoder_layers=1, decoder_layers=1, attention_heads=2, ffn_dim=128, max_steps=60,
+                 batch_size=32, kl_warmup_steps=20, warmup_steps=5, logging_steps=10, save_steps=30,
+                 num_examples=3),
+    # The README's main job: about 15 minutes on a 2-core CPU.
+    "default": dict(),
+    # The paper's setting (Henderson & Fehr 2023): d_model 512, one cross-attention head, Adam 1e-4, clipping.
+    "paper": dict(output_dir="outputs/nvae-paper", d_model=512, encoder_layers=6, decoder_layers=6,
+                  attention_heads=8, ffn_dim=2048, learning_rate=1e-4, max_steps=50000, batch_size=64,
+                  kl_warmup_steps=5000, warmup_steps=1000, save_steps=1000, eval_steps=1000, bf16=True),
+}
+
+
+def build_config(options: TrainOptions, tokenizer, length_probs: list[float]) -> NvaeConfig:
+    """The model config: sizes from the options, special tokens from the tokenizer, prior lengths from the data."""
+    return NvaeConfig(
+        vocab_size=len(tokenizer), d_model=options.d_model, encoder_layers=options.encoder_layers,
+        decoder_layers=options.decoder_layers, encoder_attention_heads=options.attention_heads,
+        decoder_attention_heads=options.attention_heads, encoder_ffn_dim=options.ffn_dim,
+        decoder_ffn_dim=options.ffn_dim, dropout=options.dropout, bottleneck=options.bottleneck,
+        lambda_gaussian=options.lambda_gaussian, lambda_dirichlet=options.lambda_dirichlet,
+        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.cls_token_id,
+        eos_token_id=tokenizer.sep_token_id, decoder_start_token_id=tokenizer.cls_token_id,
+        prior_num_components_probs=length_probs, **options.model,
+    )
+
+
+def kl_schedules(options: TrainOptions) -> tuple[KLSchedule, KLSchedule]:
+    """λ_G and λ_D schedules: both follow ``kl_schedule`` up to their maximum weights (annealing against collapse)."""
+    common = dict(kind=options.kl_schedule, warmup_steps=options.kl_warmup_steps)
+    if options.kl_schedule == "cyclical":
+        common = dict(kind="cyclical", total_steps=options.max_steps)
+    return (KLSchedule(max_weight=options.lambda_gaussian, **common),
+            KLSchedule(max_weight=options.lambda_dirichlet, **common))
+
+
+def prepare_data(options: TrainOptions):
+    """Tokenizer, tokenised splits and the prior's component-count distribution (n = word pieces + 2 + prior)."""
+    tokenizer = AutoTokenizer.from_pretrained(options.tokenizer) if options.tokenizer else load_default_tokenizer()
+    sentences = load_sentences(options.data, tokenizer=tokenizer if options.tokenizer else None,
+                               max_sentences=options.max_train_sentences, seed=options.seed)
+    max_length = options.model.get("max_position_embeddings", NvaeConfig.max_position_embeddings)
+    tokenized = tokenize_dataset(sentences, tokenizer, max_length=max_length)
+    histogram = length_histogram(tokenized["train"], max_length)  # index = len(input_ids) = N tokens
+    return tokenizer, sentences, tokenized, [0.0] + list(histogram)  # index = N + 1 components
+
+
+class StopAfterSteps(TrainerCallback):
+    """Stops (after saving a checkpoint) at a given global step: time-boxed runs that ``--resume`` continues."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step >= self.step:
+            control.should_save = True
+            control.should_training_stop = True
+        return control
+
+
+def training_arguments(options: TrainOptions) -> Seq2SeqTrainingArguments:
+    eval_steps = options.eval_steps
+    return Seq2SeqTrainingArguments(
+        output_dir=str(Path(options.output_dir) / "checkpoints"), max_steps=options.max_steps,
+        per_device_train_batch_size=options.batch_size, per_device_eval_batch_size=options.batch_size,
+        learning_rate=options.learning_rate, warmup_steps=options.warmup_steps, max_grad_norm=options.max_grad_norm,
+        lr_scheduler_type="linear", logging_steps=options.logging_steps, save_steps=options.save_steps,
+        save_total_limit=2, eval_strategy="steps" if eval_steps else "no", eval_steps=eval_steps,
+        seed=options.seed, data_seed=options.seed, bf16=options.bf16, report_to=options.report_to,
+        use_cpu=not torch.cuda.is_available(),
+        dataloader_num_workers=0,
+        remove_unused_columns=False, disable_tqdm=False,
+    )
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or time-boxed) run produced."""
+
+    output_dir: Path
+    finished: bool
+    global_step: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    examples: dict[str, Any] = field(default_factory=dict)
+    wall_time_s: float = 0.0
+
+
+def resume_checkpoint(checkpoint_dir: str, resume: bool) -> str | None:
+    """The last checkpoint when resuming (clear error when there is none); None for a fresh run."""
+    if not resume:
+        return None
+    last = get_last_checkpoint(checkpoint_dir) if Path(checkpoint_dir).is_dir() else None
+    if last is None:
+        raise FileNotFoundError(f"--resume: no checkpoint-* directory in {checkpoint_dir}; start without --resume.")
+    return last
+
+
+def collect_examples(model, tokenizer, sentences: list[str], count: int, seed: int) -> dict[str, Any]:
+    """A few reconstructions, prior samples and one interpolation (greedy decoding), for the table and the card."""
+    model.eval()
+    sources = sentences[:count]
+    generator = torch.Generator().manual_seed(seed)
+    examples: dict[str, Any] = {"reconstructions": [
+        {"input": s, "output": o} for s, o in zip(sources, model.reconstruct(sources, tokenizer))]}
+    if model.config.bottleneck != "none":
+        examples["prior_samples"] = model.sample_prior(count, tokenizer=tokenizer, generator=generator)
+        pair = model.encode_latent(texts=sentences[:2], tokenizer=tokenizer)
+        taus = [0.0, 0.25, 0.5, 0.75, 1.0]
+        decoded = model.interpolate(pair.select(0), pair.select(1), taus, tokenizer=tokenizer)
+        examples["interpolation"] = [{"tau": t, "output": d[0]} for t, d in zip(taus, decoded)]
+    return examples
+
+
+def save_model_directory(result: TrainResult, model, tokenizer, options: TrainOptions, command: str) -> None:
+    """config.json + safetensors + modelling code (trust_remote_code) + tokenizer + results + a filled model card."""
+    out = result.output_dir
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    (out / "eval_results.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
+    (out / "examples.json").write_text(json.dumps(result.examples, indent=2, ensure_ascii=False) + "\n")
+    (out / "train_options.json").write_text(json.dumps(asdict(options), indent=2) + "\n")
+    from .model_card import write_model_card
+
+    write_model_card(out, config=model.config, metrics=result.metrics, command=command,
+                     training_args=_card_training_args(options), examples=result.examples,
+                     wall_time_s=result.wall_time_s, model_name=out.name)
+
+
+def _card_training_args(options: TrainOptions) -> dict[str, Any]:
+    keys = ("max_steps", "batch_size", "learning_rate", "warmup_steps", "max_grad_norm", "kl_schedule",
+            "kl_warmup_steps", "lambda_gaussian", "lambda_dirichlet", "seed", "bf16", "max_train_sentences")
+    return {key: getattr(options, key) for key in keys}
+
+
+def run_training(options: TrainOptions, *, resume: bool = False, command: str = "") -> TrainResult:
+    """Train on the data, evaluate on the test split, and write the model directory to ``options.output_dir``."""
+    start = time.time()
+    torch.manual_seed(options.seed)
+    tokenizer, sentences, tokenized, length_probs = prepare_data(options)
+    model = NvaeForConditionalGeneration(build_config(options, tokenizer, length_probs))
+    args = training_arguments(options)
+    validation = tokenized["validation"].select(range(min(options.validation_samples, len(tokenized["validation"]))))
+    gaussian_schedule, dirichlet_schedule = kl_schedules(options)
+    trainer = NvaeTrainer(
+        model=model, args=args, train_dataset=tokenized["train"], eval_dataset=validation,
+        processing_class=tokenizer, kl_gaussian_schedule=gaussian_schedule, kl_dirichlet_schedule=dirichlet_schedule,
+        generation_eval=True,
+        callbacks=[StopAfterSteps(options.stop_after_steps)] if options.stop_after_steps else None,
+    )
+    trainer.train(resume_from_checkpoint=resume_checkpoint(args.output_dir, resume))
+    result = TrainResult(Path(options.output_dir), trainer.state.global_step >= options.max_steps,
+                         trainer.state.global_step)
+    if not result.finished:
+        result.wall_time_s = time.time() - start
+        return result
+    test = tokenized["test"]
+    test = test.select(range(min(options.eval_samples or len(test), len(test))))
+    result.metrics = evaluate_reconstruction(model, test, tokenizer, batch_size=options.batch_size,
+                                             show_progress=True)
+    result.examples = collect_examples(model, tokenizer, list(sentences["test"]["text"]), options.num_examples,
+                                       options.seed)
+    result.wall_time_s = time.time() - start
+    result.metrics["train_wall_time_s"] = round(result.wall_time_s, 1)
+    save_model_directory(result, model, tokenizer, options, command)
+    return result
