@@ -58,6 +58,8 @@ TOKENIZER_CONFIG = {
     "pad_token": "[PAD]",
     "cls_token": "[CLS]",
     "mask_token": "[MASK]",
+    # The NVAE takes no token_type_ids: `tokenizer(texts)` then feeds `model(**batch)` directly.
+    "model_input_names": ["input_ids", "attention_mask"],
 }
 SPECIAL_TOKENS_MAP = {
     k: TOKENIZER_CONFIG[k] for k in ("unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
