@@ -191,7 +191,8 @@ def sample_mixture(mu, logvar, alpha, valid, kappa: int = 1) -> tuple[torch.Tens
     z = (mu[:, :, None] + (0.5 * logvar).exp()[:, :, None] * noise).reshape(batch, n * kappa, latent_dim)
     keep = valid & (alpha > 0)
     keep[:, 0] = True  # the prior component is never removed
-    concentration = torch.where(keep, (alpha.float() / kappa).clamp_min(MIN_ALPHA), torch.ones_like(alpha.float()))
+    alpha = alpha if alpha.dtype == torch.float64 else alpha.float()  # Gamma sampling: at least float32
+    concentration = torch.where(keep, (alpha / kappa).clamp_min(MIN_ALPHA), torch.ones_like(alpha))
     gamma = torch.distributions.Gamma(concentration, torch.ones_like(concentration))
     draws = gamma.rsample((kappa,)).permute(1, 2, 0)  # [B, n, kappa]
     mask = keep[:, :, None].expand(batch, n, kappa).reshape(batch, n * kappa)

@@ -44,6 +44,8 @@ VARIANTS = [dict(bottleneck=b) for b in BOTTLENECKS] + [
     dict(alpha_activation="exp"),
     dict(kappa=2),
     dict(denoising_compat="reference"),
+    dict(latent_dim=16),
+    dict(bottleneck="vae", latent_dim=16),
 ]
 VARIANT_IDS = [",".join(f"{k}={v}" for k, v in variant.items()) for variant in VARIANTS]
 
