@@ -15,6 +15,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from .experiments import add_reproduce_parser
 from .training import PRESETS, TrainOptions
 
 EPILOG = "Run `nvib-hf COMMAND --help` for the options of a command."
@@ -293,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_train_parser(commands)
     add_model_parsers(commands)
+    add_reproduce_parser(commands)
     return parser
 
 

@@ -1,0 +1,1039 @@
+# Copyright 2026 the nvib-hf developers. Licensed under the Apache License, Version 2.0.
+"""The paper's comparison (Henderson & Fehr, ICLR 2023): the NVAE at several λ_D against the Transformer baselines.
+
+``run_sweep(SweepConfig(...))`` trains every model with the same encoder/decoder sizes and step budget
+(``run_training``), measures reconstruction, prior generation and interpolation (``docs/metrics.md`` defines every
+metric) and writes, to ``OUTPUT``:
+
+- ``runs/NAME/``: the model directory of each run (model card re-written with every metric), ``metrics.json``,
+  ``prior_samples.txt``, ``interpolations.json`` and the R-PPL language model ``rppl_lm/``;
+- ``lm/reference``: the reference LM of F-PPL (trained once on the training split);
+- ``results.md``, ``results.csv``, ``bleu_vs_vectors_kept.png``, ``ppl_vs_reconstruction.png``,
+  ``interpolations.txt`` and ``run_info.json``.
+
+The sweep resumes: a model whose ``eval_results.json`` and ``metrics.json`` exist is skipped, a model with only
+``eval_results.json`` is re-evaluated without retraining, and an interrupted training continues from its last
+checkpoint (saved every ``interval_steps``). ``nvib-hf reproduce`` is the command-line face of ``run_sweep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import hashlib
+import json
+import math
+import random
+import shlex
+import shutil
+import sys
+import time
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from .configuration_nvae import NvaeConfig
+from .training import TrainOptions, _card_training_args, run_training
+
+# --- the grid (edit these to change the defaults) ----------------------------------------------------------------
+# Placeholders until the evidence runs pick the grid: λ_D values of the NVAE runs and their shared NvaeConfig fields.
+DEFAULT_NVIB_LAMBDA_DIRICHLET: list[float] = [0.1, 1.0, 3.0, 10.0]
+DEFAULT_NVIB_MODEL: dict[str, Any] = {"delta": 1.0}
+BASELINES: tuple[str, ...] = ("none", "vae", "vae_pooled")
+# TrainOptions shared by every model of the sweep. Step counts are at budget 1 and are multiplied by the budget.
+SWEEP_TRAIN_DEFAULTS: dict[str, Any] = dict(
+    d_model=256,
+    encoder_layers=2,
+    decoder_layers=2,
+    attention_heads=4,
+    ffn_dim=1024,
+    batch_size=64,
+    max_steps=400,
+    kl_warmup_steps=200,
+    warmup_steps=50,
+    logging_steps=25,
+    validation_samples=64,
+    report_to=["none"],
+    num_examples=5,
+)
+STEP_FIELDS: tuple[str, ...] = ("max_steps", "kl_warmup_steps", "warmup_steps", "logging_steps")
+# Set by the sweep for each model; not allowed in ``SweepConfig.train``.
+PER_MODEL_FIELDS: frozenset[str] = frozenset(
+    {
+        "output_dir",
+        "bottleneck",
+        "lambda_dirichlet",
+        "eval_samples",
+        "save_steps",
+        "eval_steps",
+        "seed",
+        "stop_after_steps",
+    }
+)
+GREEDY: dict[str, Any] = {"num_beams": 1, "do_sample": False}
+
+# (key, header) of the results table, in order.
+RESULT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("model", "model"),
+    ("bottleneck", "bottleneck"),
+    ("lambda_dirichlet", "λ_D"),
+    ("reconstruction_loss", "rec. CE/token"),
+    ("bleu", "BLEU"),
+    ("exact_match", "exact match"),
+    ("vectors_kept", "vectors kept"),
+    ("vectors_kept_proportion", "kept proportion"),
+    ("f_ppl", "F-PPL"),
+    ("r_ppl", "R-PPL"),
+    ("distinct_1", "distinct-1"),
+    ("distinct_2", "distinct-2"),
+    ("copy_rate", "copy rate"),
+    ("interp_edit_distance", "interp. edit dist."),
+    ("interp_change_share", "interp. change share"),
+    ("interp_f_ppl", "interp. F-PPL"),
+    ("interp_mode", "interp. mode"),
+    ("train_wall_time_s", "train time (s)"),
+    ("eval_wall_time_s", "eval time (s)"),
+)
+RECONSTRUCTION_KEYS = ("reconstruction_loss", "bleu", "exact_match", "vectors_kept", "vectors_kept_proportion")
+PRIOR_KEYS = ("f_ppl", "r_ppl", "distinct_1", "distinct_2", "copy_rate")
+INTERPOLATION_KEYS = ("interp_edit_distance", "interp_change_share", "interp_f_ppl")
+NAN = float("nan")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Metric helpers (pure functions of token sequences; formulas in docs/metrics.md)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def distinct_n(samples: Sequence[Sequence[Any]], n: int) -> float:
+    """distinct-n = |unique n-grams| / |n-grams|, pooled over all samples (NaN when no sample has n tokens)."""
+    grams = [tuple(tokens[i : i + n]) for tokens in samples for i in range(len(tokens) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else NAN
+
+
+def edit_distance(a: Sequence[Any], b: Sequence[Any]) -> int:
+    """Levenshtein distance: the fewest insertions, deletions and substitutions that turn ``a`` into ``b``.
+
+    d[i][j] = min(d[i−1][j] + 1, d[i][j−1] + 1, d[i−1][j−1] + [a_i ≠ b_j]), d[i][0] = i, d[0][j] = j.
+    """
+    previous = list(range(len(b) + 1))
+    for i, item in enumerate(a, start=1):
+        current = [i]
+        for j, other in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (item != other)))
+        previous = current
+    return previous[-1]
+
+
+def _key(sequence: Any) -> Any:
+    return sequence if isinstance(sequence, str) else tuple(sequence)
+
+
+def copy_rate(samples: Sequence[Any], training: Iterable[Any]) -> float:
+    """Share of samples exactly equal to some training sentence: |{s : s ∈ train}| / |samples| (NaN if none)."""
+    if not samples:
+        return NAN
+    known = training if isinstance(training, (set, frozenset)) else {_key(t) for t in training}
+    return sum(_key(s) in known for s in samples) / len(samples)
+
+
+def consecutive_edit_distances(path: Sequence[Sequence[Any]]) -> list[int]:
+    """Edit distances between consecutive decodes x_k, x_{k+1} of one interpolation path."""
+    return [edit_distance(a, b) for a, b in zip(path[:-1], path[1:])]
+
+
+def change_share(paths: Sequence[Sequence[Sequence[Any]]]) -> float:
+    """Share of consecutive steps whose decode changes: mean over paths and k of [x_k ≠ x_{k+1}]."""
+    changes = [_key(a) != _key(b) for path in paths for a, b in zip(path[:-1], path[1:])]
+    return sum(changes) / len(changes) if changes else NAN
+
+
+def mean_step_edit_distance(paths: Sequence[Sequence[Sequence[Any]]]) -> float:
+    """Mean over paths and k of edit_distance(x_k, x_{k+1})."""
+    distances = [d for path in paths for d in consecutive_edit_distances(path)]
+    return sum(distances) / len(distances) if distances else NAN
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Configuration
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model of the sweep: its run name, bottleneck, λ_D (NVAE runs only) and interpolation mode."""
+
+    name: str
+    bottleneck: str
+    lambda_dirichlet: float | None = None
+    interpolation_mode: str = "mixture"
+
+
+def nvib_run_name(lambda_dirichlet: float) -> str:
+    """``nvib_ld{λ_D}``, e.g. ``nvib_ld0.1``, ``nvib_ld3``."""
+    return f"nvib_ld{lambda_dirichlet:g}"
+
+
+@dataclass
+class SweepConfig:
+    """Everything ``nvib-hf reproduce`` can set (YAML/JSON config keys are these field names).
+
+    Step counts (``train``'s ``max_steps``, ``kl_warmup_steps``, ``warmup_steps``, ``logging_steps``,
+    ``interval_steps``, ``lm_steps``) are given at budget 1 and multiplied by ``budget`` (rounded, at least 1).
+    """
+
+    output_dir: str = "results"
+    budget: float = 1.0
+    train: dict[str, Any] = field(default_factory=dict)  # TrainOptions overrides shared by every model
+    interval_steps: int = 100  # checkpoint and validation interval
+    eval_sentences: int = 500  # held-out test sentences for reconstruction and R-PPL
+    num_prior_samples: int = 500
+    interpolation_pairs: int = 20
+    interpolation_points: int = 11
+    lm_steps: int = 400  # reference LM and every R-PPL LM
+    lm_batch_size: int = 32
+    generation_batch_size: int = 64
+    seed: int = 42
+    models: list[str] | None = None  # None: every baseline and every NVAE run
+    nvib_lambda_dirichlet: list[float] = field(default_factory=lambda: list(DEFAULT_NVIB_LAMBDA_DIRICHLET))
+    nvib_model: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_NVIB_MODEL))
+    data_reference: bool = True  # add a "data" row: the metrics of real sentences
+    keep_checkpoints: bool = False  # keep runs/NAME/checkpoints once a model is trained
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> SweepConfig:
+        """A validated config; raises ValueError naming any unknown key or bad value."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown sweep option(s) {unknown}; valid options: {sorted(known)}.")
+        config = cls(**values)
+        config.validate()
+        return config
+
+    def scaled(self, steps: int) -> int:
+        """``max(1, round(steps · budget))``."""
+        return max(1, round(steps * self.budget))
+
+    def all_specs(self) -> list[ModelSpec]:
+        """The baselines, then one NVAE run per λ_D."""
+        specs = [
+            ModelSpec(name, name, None, "componentwise" if name == "vae_pooled" else "mixture") for name in BASELINES
+        ]
+        return specs + [ModelSpec(nvib_run_name(lam), "nvib", float(lam)) for lam in self.nvib_lambda_dirichlet]
+
+    def model_specs(self) -> list[ModelSpec]:
+        """The selected models (``models``; ``"nvib"`` selects every NVAE run), in ``all_specs`` order."""
+        specs = self.all_specs()
+        if self.models is None:
+            return specs
+        chosen = set(self.models)
+        return [s for s in specs if s.name in chosen or (s.bottleneck == "nvib" and "nvib" in chosen)]
+
+    def base_train_values(self) -> dict[str, Any]:
+        """``SWEEP_TRAIN_DEFAULTS`` updated by ``train``, step counts scaled by the budget."""
+        values = {**SWEEP_TRAIN_DEFAULTS, **self.train}
+        values.update({name: self.scaled(values[name]) for name in STEP_FIELDS if values.get(name) is not None})
+        return values
+
+    def train_options(self, spec: ModelSpec, run_dir: Path) -> TrainOptions:
+        """The ``TrainOptions`` of one model: shared values, plus its bottleneck, λ_D and NVAE fields."""
+        values = self.base_train_values()
+        model = dict(values.get("model") or {})
+        if spec.bottleneck == "nvib":
+            model.update(self.nvib_model)
+        interval = self.scaled(self.interval_steps)
+        values.update(
+            output_dir=str(run_dir),
+            bottleneck=spec.bottleneck,
+            eval_samples=self.eval_sentences,
+            save_steps=interval,
+            eval_steps=interval,
+            seed=self.seed,
+            model=model,
+        )
+        if spec.lambda_dirichlet is not None:
+            values["lambda_dirichlet"] = spec.lambda_dirichlet
+        return TrainOptions.from_dict(values)
+
+    def validate(self) -> None:
+        """Raise ValueError with a clear message for any bad value."""
+        _check_number("budget", self.budget, positive=True)
+        for name in (
+            "interval_steps",
+            "eval_sentences",
+            "num_prior_samples",
+            "interpolation_pairs",
+            "lm_steps",
+            "lm_batch_size",
+            "generation_batch_size",
+        ):
+            _check_int(name, getattr(self, name), minimum=1)
+        _check_int("interpolation_points", self.interpolation_points, minimum=2)
+        _check_int("seed", self.seed, minimum=0)
+        if not isinstance(self.output_dir, str) or not self.output_dir:
+            raise ValueError(f"output_dir must be a non-empty path, got {self.output_dir!r}.")
+        self._validate_grid()
+        self._validate_train()
+        self._validate_models()
+
+    def _validate_grid(self) -> None:
+        lambdas = self.nvib_lambda_dirichlet
+        if not isinstance(lambdas, list) or not lambdas:
+            raise ValueError(f"nvib_lambda_dirichlet must be a non-empty list of numbers, got {lambdas!r}.")
+        for value in lambdas:
+            _check_number("nvib_lambda_dirichlet entries", value, positive=False)
+        names = [nvib_run_name(v) for v in lambdas]
+        if len(set(names)) != len(names):
+            raise ValueError(f"nvib_lambda_dirichlet has repeated values: {lambdas}.")
+        _check_model_fields("nvib_model", self.nvib_model)
+
+    def _validate_train(self) -> None:
+        if not isinstance(self.train, dict):
+            raise ValueError(f"train must be a mapping of TrainOptions fields, got {self.train!r}.")
+        reserved = sorted(PER_MODEL_FIELDS & set(self.train))
+        if reserved:
+            raise ValueError(
+                f"train may not set {reserved}: the sweep sets them per model (use output_dir, "
+                "nvib_lambda_dirichlet, eval_sentences, interval_steps and seed instead)."
+            )
+        _check_model_fields("train.model", self.train.get("model") or {})
+        try:
+            TrainOptions.from_dict(self.base_train_values())
+            NvaeConfig(**{**(self.train.get("model") or {}), **self.nvib_model})
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"bad training or model option: {error}") from error
+
+    def _validate_models(self) -> None:
+        if self.models is None:
+            return
+        valid = [s.name for s in self.all_specs()] + ["nvib"]
+        if not isinstance(self.models, list) or not self.models:
+            raise ValueError(f"models must be a non-empty list of model names ({valid}), got {self.models!r}.")
+        unknown = [m for m in self.models if m not in valid]
+        if unknown:
+            raise ValueError(f"unknown model(s) {unknown}; choose from {valid} ('nvib' = every NVAE run).")
+
+
+def _check_number(name: str, value: Any, positive: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a number, got {value!r}.")
+    if value < 0 or (positive and value == 0):
+        raise ValueError(f"{name} must be {'positive' if positive else 'non-negative'}, got {value!r}.")
+
+
+def _check_int(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+
+
+def _check_model_fields(name: str, values: Any) -> None:
+    """``values`` must be a mapping of NvaeConfig fields other than ``bottleneck``/``lambda_dirichlet``."""
+    if not isinstance(values, dict):
+        raise ValueError(f"{name} must be a mapping of NvaeConfig fields, got {values!r}.")
+    defaults = NvaeConfig()
+    unknown = sorted(k for k in values if not hasattr(defaults, k) or k in ("bottleneck", "lambda_dirichlet"))
+    if unknown:
+        raise ValueError(f"{name}: {unknown} are not NvaeConfig fields the sweep lets you set.")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Shared state of a sweep
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class SweepContext:
+    """Data, tokenizer and reference LM of a sweep, each built once and only when needed."""
+
+    def __init__(self, config: SweepConfig, command: str, progress: bool):
+        self.config = config
+        self.command = command
+        self.progress = progress
+        self.output = Path(config.output_dir)
+        self.base_options = TrainOptions.from_dict(config.base_train_values())
+        self.status: dict[str, str] = {}
+        self.taus = [i / (config.interpolation_points - 1) for i in range(config.interpolation_points)]
+
+    @cached_property
+    def tokenizer(self) -> Any:
+        """The tokenizer of every model and language model (default: the shipped word pieces)."""
+        from transformers import AutoTokenizer
+
+        from .data import load_default_tokenizer
+
+        name = self.base_options.tokenizer
+        return AutoTokenizer.from_pretrained(name) if name else load_default_tokenizer()
+
+    @cached_property
+    def sentences(self) -> Any:
+        """The corpus splits exactly as ``run_training`` loads them."""
+        from .data import load_sentences
+
+        options = self.base_options
+        return load_sentences(
+            options.data,
+            tokenizer=self.tokenizer if options.tokenizer else None,
+            max_sentences=options.max_train_sentences,
+            seed=options.seed,
+        )
+
+    @cached_property
+    def train_texts(self) -> list[str]:
+        """The training sentences (reference LM, copy rate)."""
+        return list(self.sentences["train"]["text"])
+
+    @cached_property
+    def test_texts(self) -> list[str]:
+        """The held-out sentences: the first ``eval_sentences`` of the test split."""
+        return list(self.sentences["test"]["text"])[: self.config.eval_sentences]
+
+    @cached_property
+    def pairs(self) -> list[tuple[str, str]]:
+        """Interpolation end points: test sentences (2k, 2k+1), the same for every model."""
+        test = list(self.sentences["test"]["text"])
+        count = self.config.interpolation_pairs
+        if len(test) < 2 * count:
+            raise ValueError(
+                f"{count} interpolation pairs need {2 * count} test sentences; the corpus has {len(test)}."
+            )
+        return [(test[2 * k], test[2 * k + 1]) for k in range(count)]
+
+    @cached_property
+    def train_token_set(self) -> frozenset[tuple[int, ...]]:
+        """Word-piece sequences of the training sentences (for the copy rate)."""
+        return frozenset(map(tuple, word_pieces(self.train_texts, self.tokenizer)))
+
+    @cached_property
+    def reference_lm(self) -> Any:
+        """The F-PPL language model, trained on the training split once (cached in ``OUTPUT/lm/reference``)."""
+        from .language_model import train_language_model
+
+        return train_language_model(
+            self.train_texts,
+            self.tokenizer,
+            self.config.scaled(self.config.lm_steps),
+            self.config.lm_batch_size,
+            self.config.seed,
+            self.output / "lm" / "reference",
+            progress=self.progress,
+            desc="Reference LM",
+        )
+
+    def reverse_perplexity(self, texts: list[str], lm_dir: Path, desc: str) -> float:
+        """R-PPL: PPL on the held-out sentences of an LM (same size and steps) trained on ``texts``."""
+        from .language_model import perplexity, train_language_model
+
+        lm = train_language_model(
+            texts,
+            self.tokenizer,
+            self.config.scaled(self.config.lm_steps),
+            self.config.lm_batch_size,
+            self.config.seed,
+            lm_dir,
+            progress=self.progress,
+            desc=desc,
+        )
+        return perplexity(lm, self.test_texts, self.tokenizer, self.config.generation_batch_size)
+
+    def forward_perplexity(self, texts: list[str]) -> float:
+        """F-PPL: PPL of ``texts`` under the reference LM."""
+        from .language_model import perplexity
+
+        return perplexity(self.reference_lm, texts, self.tokenizer, self.config.generation_batch_size)
+
+
+def word_pieces(texts: Sequence[str], tokenizer: Any) -> list[list[int]]:
+    """Word-piece ids of each text, without special tokens."""
+    return tokenizer(list(texts), add_special_tokens=False)["input_ids"] if texts else []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Generation metrics of one model
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def prior_samples(model: Any, tokenizer: Any, count: int, seed: int, batch_size: int) -> list[str]:
+    """Greedy decodes of ``count`` prior latents, component counts drawn from the stored length distribution."""
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    samples: list[str] = []
+    for start in range(0, count, batch_size):
+        number = min(batch_size, count - start)
+        samples += model.sample_prior(number, tokenizer=tokenizer, generator=generator, **GREEDY)
+    return [s.strip() for s in samples]
+
+
+def sample_metrics(texts: list[str], context: SweepContext) -> dict[str, float]:
+    """F-PPL, distinct-1/2 and copy rate of a set of sentences (generated or real)."""
+    pieces = word_pieces(texts, context.tokenizer)
+    return {
+        "f_ppl": context.forward_perplexity(texts),
+        "distinct_1": distinct_n(pieces, 1),
+        "distinct_2": distinct_n(pieces, 2),
+        "copy_rate": copy_rate(pieces, context.train_token_set),
+    }
+
+
+def interpolation_paths(
+    model: Any, tokenizer: Any, pairs: Sequence[tuple[str, str]], taus: Sequence[float], mode: str, batch_size: int
+) -> list[list[str]]:
+    """For each pair (A, B): the greedy decodes at every τ (``model.interpolate`` in ``mode``).
+
+    The latents of all τ of a chunk of pairs are stacked into one batch and decoded by a single ``generate`` call.
+    """
+    from .nvib import NvibLatent
+
+    paths: list[list[str]] = []
+    step = max(1, batch_size // len(taus))
+    for start in range(0, len(pairs), step):
+        chunk = pairs[start : start + step]
+        latent_a = model.encode_latent(texts=[a for a, _ in chunk], tokenizer=tokenizer)
+        latent_b = model.encode_latent(texts=[b for _, b in chunk], tokenizer=tokenizer)
+        latents = model.interpolate(latent_a, latent_b, list(taus), mode=mode)  # one [P, K, ·] latent per τ
+        stacked = NvibLatent(**{k: torch.cat([latent[k] for latent in latents]) for k in latents[0].keys()})
+        decoded = model.generate_from_latent(stacked, tokenizer, **GREEDY)  # τ-major: index t·P + p
+        paths += [[decoded[t * len(chunk) + p].strip() for t in range(len(taus))] for p in range(len(chunk))]
+    return paths
+
+
+def interpolation_metrics(paths: list[list[str]], context: SweepContext) -> dict[str, float]:
+    """Mean token edit distance and change share of consecutive decodes; F-PPL of the decodes with 0 < τ < 1."""
+    tokens = [word_pieces(path, context.tokenizer) for path in paths]
+    inner = [text for path in paths for text in path[1:-1]]
+    return {
+        "interp_edit_distance": mean_step_edit_distance(tokens),
+        "interp_change_share": change_share(tokens),
+        "interp_f_ppl": context.forward_perplexity(inner) if inner else NAN,
+    }
+
+
+def evaluate_model(spec: ModelSpec, run_dir: Path, context: SweepContext) -> dict[str, Any]:
+    """The row of one trained model: reconstruction (from ``eval_results.json``), prior and interpolation
+    metrics. Also writes ``prior_samples.txt``, ``interpolations.json`` and the re-written model card."""
+    from .modeling_nvae import NvaeForConditionalGeneration
+
+    start = time.time()
+    model = NvaeForConditionalGeneration.from_pretrained(run_dir).eval()
+    reconstruction = json.loads((run_dir / "eval_results.json").read_text())
+    row = base_row(spec) | {k: float(reconstruction.get(k, NAN)) for k in RECONSTRUCTION_KEYS}
+    config, tokenizer = context.config, context.tokenizer
+    samples: list[str] = []
+    if spec.bottleneck == "none":
+        row |= dict.fromkeys(PRIOR_KEYS, NAN)  # no prior: sample_prior raises ValueError
+    else:
+        samples = prior_samples(model, tokenizer, config.num_prior_samples, config.seed, config.generation_batch_size)
+        row |= sample_metrics(samples, context)
+        row["r_ppl"] = context.reverse_perplexity(samples, run_dir / "rppl_lm", f"R-PPL LM {spec.name}")
+    paths = interpolation_paths(
+        model, tokenizer, context.pairs, context.taus, spec.interpolation_mode, config.generation_batch_size
+    )
+    row |= interpolation_metrics(paths, context)
+    (run_dir / "prior_samples.txt").write_text("".join(f"{s}\n" for s in samples), encoding="utf-8")
+    write_json(
+        run_dir / "interpolations.json",
+        {"mode": spec.interpolation_mode, "taus": context.taus, "pairs": context.pairs, "decodes": paths},
+    )
+    row["train_wall_time_s"] = float(reconstruction.get("train_wall_time_s", NAN))
+    row["eval_wall_time_s"] = round(time.time() - start, 1)
+    rewrite_model_card(run_dir, model, row, samples, paths, context)
+    return row
+
+
+def base_row(spec: ModelSpec) -> dict[str, Any]:
+    """The identifying columns of a model's row."""
+    return {
+        "model": spec.name,
+        "bottleneck": spec.bottleneck,
+        "lambda_dirichlet": spec.lambda_dirichlet,
+        "interp_mode": spec.interpolation_mode,
+    }
+
+
+def rewrite_model_card(
+    run_dir: Path, model: Any, row: dict[str, Any], samples: list[str], paths: list[list[str]], context: SweepContext
+) -> None:
+    """The run's model card again, now with the prior-generation and interpolation metrics and examples."""
+    from .model_card import write_model_card
+
+    options = TrainOptions.from_dict(json.loads((run_dir / "train_options.json").read_text()))
+    examples = json.loads((run_dir / "examples.json").read_text()) if (run_dir / "examples.json").is_file() else {}
+    card_examples = {
+        "reconstructions": examples.get("reconstructions", []),
+        "prior_samples": samples[:10],
+        "interpolations": [list(zip(context.taus, path)) for path in paths[:3]],
+    }
+    skip = ("lambda_dirichlet", "train_wall_time_s", "eval_wall_time_s")
+    metrics = {k: v for k, v in row.items() if k not in skip and _is_finite_number(v)}
+    write_model_card(
+        run_dir,
+        config=model.config,
+        metrics=metrics,
+        command=context.command,
+        training_args=_card_training_args(options),
+        examples=card_examples,
+        wall_time_s=row["train_wall_time_s"],
+        model_name=run_dir.name,
+    )
+
+
+def _is_finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The sweep
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def config_signature(config: SweepConfig) -> str:
+    """A hash of the settings shared by every model's metrics (not the choice of models or the λ_D grid)."""
+    ignored = ("output_dir", "models", "nvib_lambda_dirichlet", "keep_checkpoints", "data_reference")
+    values = {k: v for k, v in asdict(config).items() if k not in ignored}
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def train_model(spec: ModelSpec, run_dir: Path, context: SweepContext) -> None:
+    """Train one model into ``run_dir`` unless its model directory is complete; resumes from a checkpoint."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    if (run_dir / "eval_results.json").is_file():
+        return
+    options = context.config.train_options(spec, run_dir)
+    checkpoints = run_dir / "checkpoints"
+    resume = checkpoints.is_dir() and get_last_checkpoint(str(checkpoints)) is not None
+    result = run_training(options, resume=resume, command=context.command)
+    if not result.finished:
+        raise RuntimeError(f"{spec.name} stopped at step {result.global_step} of {options.max_steps}.")
+    context.status[spec.name] = "trained"
+
+
+def run_model(spec: ModelSpec, context: SweepContext) -> dict[str, Any]:
+    """Train (or resume) and evaluate one model; a model with ``eval_results.json`` + ``metrics.json`` is skipped."""
+    run_dir = context.output / "runs" / spec.name
+    metrics_file = run_dir / "metrics.json"
+    if (run_dir / "eval_results.json").is_file() and metrics_file.is_file():
+        context.status[spec.name] = "skipped"
+        return read_row(metrics_file, config_signature(context.config))
+    context.status[spec.name] = "evaluated"
+    train_model(spec, run_dir, context)
+    if not context.config.keep_checkpoints:
+        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    row = evaluate_model(spec, run_dir, context)
+    write_json(metrics_file, {"signature": config_signature(context.config), "row": row})
+    return row
+
+
+def data_row(context: SweepContext) -> dict[str, Any]:
+    """Reference row "data": real test sentences scored like prior samples (cached in ``OUTPUT/lm/data.json``).
+
+    F-PPL, distinct-n and copy rate of the first ``num_prior_samples`` test sentences; R-PPL of an LM trained on
+    ``num_prior_samples`` random training sentences.
+    """
+    cache = context.output / "lm" / "data.json"
+    if cache.is_file():
+        return read_row(cache, config_signature(context.config))
+    config = context.config
+    row = {"model": "data", "bottleneck": "", "lambda_dirichlet": None, "interp_mode": ""}
+    row |= dict.fromkeys(RECONSTRUCTION_KEYS + INTERPOLATION_KEYS, NAN)
+    row |= sample_metrics(list(context.sentences["test"]["text"])[: config.num_prior_samples], context)
+    train = context.train_texts
+    chosen = random.Random(config.seed).sample(train, min(config.num_prior_samples, len(train)))
+    row["r_ppl"] = context.reverse_perplexity(chosen, context.output / "lm" / "data_rppl", "R-PPL LM data")
+    row |= {"train_wall_time_s": NAN, "eval_wall_time_s": NAN}
+    write_json(cache, {"signature": config_signature(config), "row": row})
+    return row
+
+
+def default_command(config: SweepConfig) -> str:
+    """The command recorded when ``run_sweep`` is called from Python rather than the CLI."""
+    return f"python -c 'from nvib_hf.experiments import *; run_sweep(SweepConfig(**{json.dumps(asdict(config))}))'"
+
+
+def run_sweep(config: SweepConfig, progress: bool = True, command: str | None = None) -> list[dict[str, Any]]:
+    """Train and evaluate every model of ``config``, write the result files, and return one row per model
+    (plus the "data" reference row when ``config.data_reference``): ``{column: value}`` with NaN for n/a."""
+    config.validate()
+    start = time.time()
+    context = SweepContext(config, command or default_command(config), progress)
+    rows = [run_model(spec, context) for spec in tqdm(config.model_specs(), desc="Models", disable=not progress)]
+    if config.data_reference:
+        context.status["data"] = "skipped" if (context.output / "lm" / "data.json").is_file() else "evaluated"
+        rows.append(data_row(context))
+    write_outputs(rows, context, started=start)
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Output files
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def write_json(path: Path, payload: Any) -> None:
+    """JSON with NaN written as null."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_nan_to_none(payload), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _nan_to_none(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_nan_to_none(v) for v in value]
+    return value
+
+
+def read_row(path: Path, signature: str) -> dict[str, Any]:
+    """A stored row (null -> NaN for metric columns); warns when it was made with another sweep config."""
+    stored = json.loads(path.read_text())
+    if stored.get("signature") != signature:
+        warnings.warn(f"{path} was written by a sweep with other settings; delete it to recompute.", stacklevel=2)
+    row = stored["row"]
+    numeric = {k for k, _ in RESULT_COLUMNS} - {"model", "bottleneck", "lambda_dirichlet", "interp_mode"}
+    return {k: (NAN if v is None and k in numeric else v) for k, v in row.items()}
+
+
+def format_cell(value: Any) -> str:
+    """Markdown cell: n/a for NaN/None, 4 significant digits for floats."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value) if value != "" else "—"
+
+
+def write_results_markdown(rows: list[dict[str, Any]], path: Path, command: str) -> None:
+    """``results.md``: the command, the table model × metric, and what the columns mean."""
+    header = "| " + " | ".join(h for _, h in RESULT_COLUMNS) + " |"
+    lines = [
+        f"Command: `{command}`",
+        "",
+        "# NVAE vs Transformer baselines",
+        "",
+        header,
+        "|" + "---|" * len(RESULT_COLUMNS),
+    ]
+    lines += ["| " + " | ".join(format_cell(row.get(k)) for k, _ in RESULT_COLUMNS) + " |" for row in rows]
+    lines += [
+        "",
+        "Reconstruction: held-out test sentences. Vectors kept exclude the NVIB prior component. Prior "
+        "metrics are n/a for `none` (no prior). The `data` row scores real sentences the same way. Every "
+        "metric is defined in `docs/metrics.md` of nvib-hf.",
+        "",
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def write_results_csv(rows: list[dict[str, Any]], path: Path) -> None:
+    """``results.csv``: one row per model, the columns of ``RESULT_COLUMNS`` (empty cell = n/a)."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([k for k, _ in RESULT_COLUMNS])
+        for row in rows:
+            values = [row.get(k) for k, _ in RESULT_COLUMNS]
+            writer.writerow(["" if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values])
+
+
+def write_interpolations(rows: list[dict[str, Any]], context: SweepContext, path: Path) -> None:
+    """``interpolations.txt``: for each sentence pair, every model's decode at every τ."""
+    stored = {}
+    for row in rows:
+        file = context.output / "runs" / row["model"] / "interpolations.json"
+        if file.is_file():
+            stored[row["model"]] = json.loads(file.read_text())
+    taus = context.taus
+    lines = [
+        f"Interpolations between pairs of test sentences: τ = {', '.join(f'{t:g}' for t in taus)} "
+        "(greedy decoding; τ = 0 decodes A, τ = 1 decodes B).",
+        "",
+    ]
+    for index, (a, b) in enumerate(context.pairs):
+        lines += [f"=== pair {index + 1} ===", f"A: {a}", f"B: {b}"]
+        for name, item in stored.items():
+            lines.append(f"--- {name} ({item['mode']}) ---")
+            lines += [f"  τ={tau:.1f}: {text}" for tau, text in zip(item["taus"], item["decodes"][index])]
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def write_run_info(rows: list[dict[str, Any]], context: SweepContext, path: Path, started: float) -> None:
+    """``run_info.json``: command, sweep config, effective step counts, environment, wall time per model (from the
+    session that trained or evaluated it), their sum, and the total wall time of this invocation."""
+    from .model_card import collect_environment
+
+    config = context.config
+    models = {
+        row["model"]: {
+            "status": context.status.get(row["model"], "skipped"),
+            "train_wall_time_s": row.get("train_wall_time_s"),
+            "eval_wall_time_s": row.get("eval_wall_time_s"),
+        }
+        for row in rows
+    }
+    timings = ("train_wall_time_s", "eval_wall_time_s")
+    steps = {k: v for k, v in config.base_train_values().items() if k in STEP_FIELDS}
+    steps |= {"interval_steps": config.scaled(config.interval_steps), "lm_steps": config.scaled(config.lm_steps)}
+    write_json(
+        path,
+        {
+            "command": context.command,
+            "sweep_config": asdict(config),
+            "effective_steps": steps,
+            "environment": collect_environment(),
+            "models": models,
+            "total_wall_time_s": round(time.time() - started, 1),  # this invocation
+            "sum_of_model_wall_times_s": round(sum(_finite_or_zero(r.get(k)) for r in rows for k in timings), 1),
+            "finished_at": datetime.datetime.now().isoformat(timespec="seconds"),
+        },
+    )
+
+
+def _finite_or_zero(value: Any) -> float:
+    return float(value) if _is_finite_number(value) else 0.0
+
+
+def write_outputs(rows: list[dict[str, Any]], context: SweepContext, started: float) -> None:
+    """Every file of ``OUTPUT`` listed in the module docstring."""
+    out = context.output
+    out.mkdir(parents=True, exist_ok=True)
+    write_results_markdown(rows, out / "results.md", context.command)
+    write_results_csv(rows, out / "results.csv")
+    plot_bleu_vs_vectors_kept(rows, out / "bleu_vs_vectors_kept.png")
+    plot_ppl_vs_reconstruction(rows, out / "ppl_vs_reconstruction.png")
+    write_interpolations(rows, context, out / "interpolations.txt")
+    write_run_info(rows, context, out / "run_info.json", started)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Plots (matplotlib, Agg canvas: no display needed)
+# ---------------------------------------------------------------------------------------------------------------
+
+BASELINE_STYLES: dict[str, tuple[str, str, str]] = {
+    "none": ("s", "tab:gray", "none (Transformer AE)"),
+    "vae": ("^", "tab:orange", "vae (VT)"),
+    "vae_pooled": ("D", "tab:green", "vae_pooled (VT pooled)"),
+}
+
+
+def _finite(row: dict[str, Any], *keys: str) -> bool:
+    return all(_is_finite_number(row.get(k)) for k in keys)
+
+
+def _new_figure(columns: int) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(5.5 * columns, 4.2), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _plot_models(axes: Any, rows: list[dict[str, Any]], x: str, y: str) -> int:
+    """NVAE points joined in λ_D order and labelled with λ_D; each baseline as its own marker. Returns #points."""
+    nvib = sorted(
+        (r for r in rows if r["bottleneck"] == "nvib" and _finite(r, x, y)), key=lambda r: r["lambda_dirichlet"]
+    )
+    if nvib:
+        axes.plot([r[x] for r in nvib], [r[y] for r in nvib], "o-", color="tab:blue", label="NVAE (NVIB)")
+        for index, r in enumerate(nvib):  # staggered labels stay readable when points coincide
+            axes.annotate(
+                f"$\\lambda_D$={r['lambda_dirichlet']:g}",
+                (r[x], r[y]),
+                textcoords="offset points",
+                xytext=(6, 6 - 11 * (index % 4)),
+                fontsize=8,
+            )
+    baselines = [r for r in rows if r["bottleneck"] in BASELINE_STYLES and _finite(r, x, y)]
+    for r in baselines:
+        marker, color, label = BASELINE_STYLES[r["bottleneck"]]
+        axes.scatter(r[x], r[y], marker=marker, s=80, color=color, edgecolors="black", label=label, zorder=3)
+    return len(nvib) + len(baselines)
+
+
+def plot_bleu_vs_vectors_kept(rows: list[dict[str, Any]], path: Path) -> None:
+    """Reconstruction BLEU against the proportion of vectors kept (prior component excluded)."""
+    figure = _new_figure(1)
+    axes = figure.subplots()
+    if _plot_models(axes, rows, "vectors_kept_proportion", "bleu"):
+        axes.legend(fontsize=8)
+    axes.set_xlabel("proportion of vectors kept (vectors kept / tokens)")
+    axes.set_ylabel("reconstruction BLEU (test)")
+    axes.set_title("Reconstruction vs compression")
+    axes.grid(alpha=0.3)
+    figure.savefig(path, dpi=120)
+
+
+def plot_ppl_vs_reconstruction(rows: list[dict[str, Any]], path: Path) -> None:
+    """Two panels: F-PPL and R-PPL of prior samples against reconstruction BLEU (real data as a dashed line)."""
+    figure = _new_figure(2)
+    for axes, key, title in zip(
+        figure.subplots(1, 2),
+        ("f_ppl", "r_ppl"),
+        ("F-PPL of prior samples (lower: more fluent)", "R-PPL on real test sentences (lower: better coverage)"),
+    ):
+        points = _plot_models(axes, rows, "bleu", key)
+        for row in rows:
+            if row["model"] == "data" and _finite(row, key):
+                axes.axhline(row[key], color="black", linestyle="--", linewidth=1, label="real data")
+                points += 1
+        if points:
+            axes.set_yscale("log")
+            axes.legend(fontsize=8)
+        axes.set_xlabel("reconstruction BLEU (test)")
+        axes.set_ylabel(key.replace("_", "-").upper())
+        axes.set_title(title, fontsize=10)
+        axes.grid(alpha=0.3)
+    figure.savefig(path, dpi=120)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Command line: nvib-hf reproduce
+# ---------------------------------------------------------------------------------------------------------------
+
+# (flag, SweepConfig field) of the options `nvib-hf reproduce` takes on the command line.
+REPRODUCE_FLAGS: tuple[tuple[str, str], ...] = (
+    ("--config", "config"),
+    ("--output-dir", "output_dir"),
+    ("--budget", "budget"),
+    ("--lambda-dirichlet", "nvib_lambda_dirichlet"),
+    ("--models", "models"),
+    ("--eval-sentences", "eval_sentences"),
+    ("--prior-samples", "num_prior_samples"),
+    ("--seed", "seed"),
+)
+REPRODUCE_DESCRIPTION = """Reproduce the paper's comparison (Henderson & Fehr, ICLR 2023): train the Transformer baselines (none, vae,
+vae_pooled) and the NVAE at several λ_D with the same sizes and step budget, then measure reconstruction (CE, BLEU,
+exact match, vectors kept), generation from the prior (F-PPL, R-PPL, distinct-1/2, copy rate) and interpolation
+(edit distance and change share between consecutive decodes, F-PPL of intermediate decodes). docs/metrics.md
+defines each metric.
+
+Writes OUTPUT_DIR/results.md, results.csv, bleu_vs_vectors_kept.png, ppl_vs_reconstruction.png,
+interpolations.txt, run_info.json, one model directory per run in OUTPUT_DIR/runs/NAME and the F-PPL reference
+LM in OUTPUT_DIR/lm/reference. Rerunning the same command resumes: finished models are skipped, interrupted
+trainings continue from their last checkpoint. Precedence: defaults < --config file < flags."""
+CONFIG_KEY_HELP: dict[str, str] = {
+    "output_dir": "where every result goes (default results)",
+    "budget": "multiplies every step count (default 1.0)",
+    "train": "TrainOptions shared by every model, e.g. {d_model: 256, max_steps: 400, max_train_sentences: 5000, "
+    "model: {...}}; step counts at budget 1",
+    "interval_steps": "checkpoint and validation interval at budget 1 (default 100)",
+    "eval_sentences": "held-out test sentences for reconstruction and R-PPL (default 500)",
+    "num_prior_samples": "prior samples per model (default 500)",
+    "interpolation_pairs": "pairs of test sentences to interpolate between (default 20)",
+    "interpolation_points": "points per interpolation, τ evenly spaced in [0, 1] (default 11)",
+    "lm_steps": "training steps of the reference and R-PPL language models at budget 1 (default 400)",
+    "lm_batch_size": "batch size of the language models (default 32)",
+    "generation_batch_size": "batch size of sampling, interpolation and perplexity (default 64)",
+    "seed": "seed of training, prior samples and language models (default 42)",
+    "models": "subset of models to run, as --models (default all)",
+    "nvib_lambda_dirichlet": f"λ_D of the NVAE runs (default {DEFAULT_NVIB_LAMBDA_DIRICHLET})",
+    "nvib_model": f"NvaeConfig fields of the NVAE runs (default {DEFAULT_NVIB_MODEL})",
+    "data_reference": "add a 'data' row scoring real sentences like samples (default true)",
+    "keep_checkpoints": "keep runs/NAME/checkpoints after training (default false)",
+}
+REPRODUCE_EPILOG = (
+    "config file keys (YAML or JSON mapping):\n"
+    + "\n".join(f"  {key}: {text}" for key, text in CONFIG_KEY_HELP.items())
+    + "\nexample:\n  nvib-hf reproduce --budget 0.25 --lambda-dirichlet 0.1 1 3 10 --output-dir results-quick"
+)
+
+
+def add_reproduce_parser(commands: Any) -> None:
+    """Register ``nvib-hf reproduce`` on the CLI's sub-command parsers."""
+    parser = commands.add_parser(
+        "reproduce",
+        help="run the paper's comparison (NVAE vs baselines) and write results",
+        description=REPRODUCE_DESCRIPTION,
+        epilog=REPRODUCE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", help="YAML/JSON file of sweep options (keys listed below)")
+    parser.add_argument("--output-dir", help="where every result goes (default: results)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        help="multiplies every step count: models (400 steps at 1.0), "
+        "checkpoint interval and language models (default 1.0)",
+    )
+    parser.add_argument(
+        "--lambda-dirichlet",
+        nargs="+",
+        type=float,
+        dest="nvib_lambda_dirichlet",
+        metavar="LAMBDA",
+        help=f"λ_D of the NVAE runs, one run nvib_ld{{λ}} each (default {DEFAULT_NVIB_LAMBDA_DIRICHLET})",
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        metavar="NAME",
+        help="run only these models: none, vae, vae_pooled, "
+        "nvib_ld{λ} names, or nvib for every NVAE run (default: all)",
+    )
+    parser.add_argument(
+        "--eval-sentences", type=int, help="held-out test sentences for reconstruction and R-PPL (default 500)"
+    )
+    parser.add_argument(
+        "--prior-samples",
+        type=int,
+        dest="num_prior_samples",
+        help="sentences generated from the prior per model (default 500)",
+    )
+    parser.add_argument("--seed", type=int, help="seed of training, prior samples and language models (default 42)")
+    parser.set_defaults(handler=command_reproduce)
+
+
+def reproduce_command(args: argparse.Namespace) -> str:
+    """The canonical command line of these arguments (recorded in results.md, run_info.json and the model cards)."""
+    parts = ["nvib-hf", "reproduce"]
+    for flag, dest in REPRODUCE_FLAGS:
+        value = getattr(args, dest, None)
+        if value is not None:
+            parts += [flag, *map(str, value)] if isinstance(value, list) else [flag, str(value)]
+    return shlex.join(parts)
+
+
+def sweep_config_from_args(args: argparse.Namespace) -> SweepConfig:
+    """Defaults < ``--config`` file < flags; raises ``CliError`` with one clear line for a bad configuration."""
+    from .cli import CliError, load_config_file
+
+    values = load_config_file(args.config) if args.config else {}
+    values.update({dest: getattr(args, dest) for _, dest in REPRODUCE_FLAGS[1:] if getattr(args, dest) is not None})
+    try:
+        return SweepConfig.from_dict(values)
+    except (TypeError, ValueError) as error:
+        where = f" (config file {args.config})" if args.config else ""
+        raise CliError(f"bad sweep configuration{where}: {error}") from error
+
+
+def command_reproduce(args: argparse.Namespace) -> None:
+    """``nvib-hf reproduce``: run the sweep and print the results table."""
+    config = sweep_config_from_args(args)
+    run_sweep(config, progress=True, command=reproduce_command(args))
+    output = Path(config.output_dir)
+    print((output / "results.md").read_text(encoding="utf-8"))
+    print(f"Results, plots and run info: {output}/ (model directories in {output}/runs/)", file=sys.stdout)
+
+
+__all__ = [
+    "DEFAULT_NVIB_LAMBDA_DIRICHLET",
+    "DEFAULT_NVIB_MODEL",
+    "ModelSpec",
+    "SweepConfig",
+    "add_reproduce_parser",
+    "change_share",
+    "command_reproduce",
+    "copy_rate",
+    "distinct_n",
+    "edit_distance",
+    "mean_step_edit_distance",
+    "run_sweep",
+]
