@@ -56,6 +56,7 @@ class GaussianBottleneck(nn.Module):
         self.pooled = config.bottleneck == "vae_pooled"
         self.mu_proj = nn.Linear(config.d_model, config.latent_dim)
         self.logvar_proj = nn.Linear(config.d_model, config.latent_dim)
+        self.logvar_proj.initial_bias = config.posterior_logvar_init  # see NvibLayer
 
     def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor) -> NvibLatent:
         valid = require_nonempty(attention_mask)

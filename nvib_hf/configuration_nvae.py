@@ -38,6 +38,9 @@ class NvaeConfig(PreTrainedConfig):
             `"vae"` (a Gaussian VIB on every vector, "VT") and `"vae_pooled"` (mean-pooled to one vector).
         alpha_activation: `"relu"` — α_i = ReLU(w_α·x_i + b_α), exact zeros in training (ICLR 2023); `"exp"` —
             α_i = exp(c‖x_i‖² + w_α·x_i + b_α), c initialised to 1/(2√d_h).
+        posterior_logvar_init: initial bias of the log-variance projections (NVIB and the VAE baselines): small
+            initial variances (default e^-5) start the model as a nearly deterministic auto-encoder, so the decoder
+            learns to read the latent before the KL terms shape it (against posterior collapse).
         alpha_log_max: the exponent of the `"exp"` activation is clamped to [−alpha_log_max, alpha_log_max].
         prior_mean / prior_variance [μ_p, σ²_p]: the fixed prior Gaussian N(μ_p, σ²_p I) (buffers, not learned).
         prior_alpha [α_p]: pseudo-count of the prior component.
@@ -86,6 +89,7 @@ class NvaeConfig(PreTrainedConfig):
     bottleneck: str = "nvib"
     alpha_activation: str = "relu"
     alpha_log_max: float = 20.0
+    posterior_logvar_init: float = -5.0
     prior_mean: float = 0.0
     prior_variance: float = 1.0
     prior_alpha: float = 1.0

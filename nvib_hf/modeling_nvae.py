@@ -191,13 +191,15 @@ class NvaePreTrainedModel(PreTrainedModel):
 
     def _init_weights(self, module: nn.Module) -> None:
         super()._init_weights(module)
+        if isinstance(module, nn.Linear) and getattr(module, "initial_bias", None) is not None:
+            # Set on the projection itself: a module without direct parameters (GaussianBottleneck) is never
+            # visited by `_init_weights` in custom-code models.
+            init.constant_(module.bias, module.initial_bias)
         if isinstance(module, NvibLayer):
             cfg = self.config
             init.constant_(module.prior_mean, cfg.prior_mean)
             init.constant_(module.prior_logvar, float(torch.log(torch.tensor(cfg.prior_variance))))
             init.constant_(module.prior_alpha, cfg.prior_alpha)
-            # relu: start with α ≈ 1 per token (every vector kept); exp: c‖x‖² carries the scale.
-            init.constant_(module.alpha_proj.bias, 1.0 if cfg.alpha_activation == "relu" else 0.0)
             if cfg.alpha_activation == "exp":
                 head_dim = cfg.d_model // cfg.cross_attention_heads
                 init.constant_(module.alpha_quadratic, 1.0 / (2.0 * head_dim**0.5))

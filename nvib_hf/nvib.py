@@ -94,6 +94,10 @@ class NvibLayer(nn.Module):
         self.mu_proj = nn.Linear(config.d_model, config.latent_dim)
         self.logvar_proj = nn.Linear(config.d_model, config.latent_dim)
         self.alpha_proj = nn.Linear(config.d_model, 1)
+        # Initial biases (applied by `_init_weights`): small variances against posterior collapse; with ReLU,
+        # α ≈ 1 per token so every vector starts kept (exp: c‖x‖² carries the scale).
+        self.logvar_proj.initial_bias = config.posterior_logvar_init
+        self.alpha_proj.initial_bias = 1.0 if config.alpha_activation == "relu" else 0.0
         if config.alpha_activation == "exp":
             head_dim = config.d_model // config.cross_attention_heads
             self.alpha_quadratic = nn.Parameter(torch.tensor(1.0 / (2.0 * math.sqrt(head_dim))))
