@@ -109,7 +109,8 @@ class DenoisingCrossAttention(nn.Module):
       * eval form (Gaussian components): see ``latent_terms`` and ``denoise``; head output W_v^h ẑ + b_v^h
         (``denoising_compat="reference"`` omits b_v, as the published implementation does).
     With ``config.bottleneck != "nvib"`` (the paper's baselines) it is ordinary scaled dot-product attention over
-    the latent vectors.
+    the latent vectors, plus log π_i as an additive bias: a constant for their uniform weights, so exactly ordinary
+    attention, while the weights of an interpolated set of vectors still count.
 
     The limit case: with σ = 0 and log π_i − ‖μ_i‖²/(2√d_h) equal for all unmasked i, both forms are exactly scaled
     dot-product attention over keys/values W_k μ_i, W_v μ_i.
@@ -178,7 +179,8 @@ class DenoisingCrossAttention(nn.Module):
         shape = (batch, num_components, self.num_heads, self.head_dim)
         key = self.k_proj(z).view(shape).transpose(1, 2)
         value = self.v_proj(z).view(shape).transpose(1, 2)
-        bias = log_pi - z.pow(2).sum(dim=-1) / (2 * self.nu) if self.denoising else torch.zeros_like(log_pi)
+        # Baselines: log π is constant for their uniform weights (plain attention), and weights an interpolated set.
+        bias = log_pi - z.pow(2).sum(dim=-1) / (2 * self.nu) if self.denoising else log_pi
         bias = masked_log_weights(bias, mask).to(key.dtype)  # [B, K]
         bias = bias[:, None, :, None].expand(batch, self.num_heads, num_components, 1)
         return torch.cat([key, bias], dim=-1), value

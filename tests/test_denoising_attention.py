@@ -188,3 +188,19 @@ def test_latent_terms_are_cached_for_generation():
     second, _ = attention(y[:, 1:], torch.full_like(packed, float("nan")), cache=cache)  # packed ignored now
     full, _ = attention(y, packed)
     torch.testing.assert_close(torch.cat([first, second], dim=1), full)
+
+
+def test_baseline_attention_is_ordinary_attention_weighted_by_pi():
+    """bottleneck != "nvib": plain SDPA for uniform weights; softmax(q·k/√d_h + log π) for an interpolated set."""
+    torch.manual_seed(7)
+    attention = DenoisingCrossAttention(tiny_config(bottleneck="vae")).double().eval()
+    z, _, pi, mask = random_mixture(2, 5, 32, lengths=[5, 3], seed=8)
+    uniform = mask.double() / mask.sum(-1, keepdim=True)
+    y = torch.randn(2, 4, 32, dtype=torch.float64)
+    with torch.no_grad():
+        out, _ = attention(y, pack_mixture(z, None, uniform, mask))
+        torch.testing.assert_close(out, standard_attention(attention, y, z, mask), atol=1e-10, rtol=0)
+        _, weights = attention(y, pack_mixture(z, None, pi, mask), output_attentions=True)
+        q, k = attention.q_proj(y), attention.k_proj(z)
+        logits = q @ k.transpose(1, 2) / attention.nu + torch.log(pi).masked_fill(~mask, float("-inf"))[:, None]
+        torch.testing.assert_close(weights[:, 0], torch.softmax(logits, -1), atol=1e-10, rtol=0)
