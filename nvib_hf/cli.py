@@ -40,7 +40,9 @@ def load_config_file(path: str) -> dict[str, Any]:
         else:
             values = json.loads(text)
     except Exception as error:  # noqa: BLE001 - any parse error becomes one clear message
-        raise CliError(f"config file {path} is not valid {file.suffix.lstrip('.').upper() or 'JSON'}: {error}") from error
+        raise CliError(
+            f"config file {path} is not valid {file.suffix.lstrip('.').upper() or 'JSON'}: {error}"
+        ) from error
     if not isinstance(values, dict):
         raise CliError(f"config file {path} must hold a mapping of option names to values.")
     return values
@@ -48,7 +50,6 @@ def load_config_file(path: str) -> dict[str, Any]:
 
 def load_model(path: str):
     """Model and tokenizer from a model directory (or a Hub repo id for users who are online)."""
-    import torch
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
     local = Path(path)
@@ -59,7 +60,6 @@ def load_model(path: str):
         tokenizer = AutoTokenizer.from_pretrained(path)
     except OSError as error:
         raise CliError(f"cannot load a model from {path}: {error}") from error
-    torch.set_grad_enabled(False)
     return model.eval(), tokenizer
 
 
@@ -76,8 +76,18 @@ def print_json(payload: Any) -> None:
 
 def results_table(metrics: dict[str, float], examples: dict[str, Any]) -> str:
     """The small table the main job prints: metrics, reconstructions, prior samples, an interpolation."""
-    keys = ("bleu", "exact_match", "reconstruction_loss", "token_accuracy", "vectors_kept", "vectors_kept_proportion",
-            "kl_gaussian", "kl_dirichlet", "num_samples", "train_wall_time_s")
+    keys = (
+        "bleu",
+        "exact_match",
+        "reconstruction_loss",
+        "token_accuracy",
+        "vectors_kept",
+        "vectors_kept_proportion",
+        "kl_gaussian",
+        "kl_dirichlet",
+        "num_samples",
+        "train_wall_time_s",
+    )
     lines = ["| metric (test split) | value |", "|---|---|"]
     lines += [f"| {key} | {metrics[key]:.4g} |" for key in keys if key in metrics]
     for item in examples.get("reconstructions", []):
@@ -85,7 +95,9 @@ def results_table(metrics: dict[str, float], examples: dict[str, Any]) -> str:
     if examples.get("prior_samples"):
         lines.append("\nprior samples:\n" + "\n".join(f"  - {s}" for s in examples["prior_samples"]))
     if examples.get("interpolation"):
-        lines.append("\ninterpolation:\n" + "\n".join(f"  {i['tau']:.2f}: {i['output']}" for i in examples["interpolation"]))
+        lines.append(
+            "\ninterpolation:\n" + "\n".join(f"  {i['tau']:.2f}: {i['output']}" for i in examples["interpolation"])
+        )
     return "\n".join(lines)
 
 
@@ -102,10 +114,14 @@ def command_train(args: argparse.Namespace) -> None:
         options = TrainOptions.from_dict(values)
     except (TypeError, ValueError) as error:
         raise CliError(str(error)) from error
-    command = "nvib-hf " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else "nvib-hf train"
+    command = (
+        "nvib-hf " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else "nvib-hf train"
+    )
     result = run_training(options, resume=args.resume, command=command)
     if not result.finished:
-        print(f"Stopped at step {result.global_step} of {options.max_steps}; continue with the same command plus --resume.")
+        print(
+            f"Stopped at step {result.global_step} of {options.max_steps}; continue with the same command plus --resume."
+        )
         return
     print(results_table(result.metrics, result.examples))
     print(f"\nModel directory: {result.output_dir} (wall time {result.wall_time_s / 60:.1f} min)")
@@ -118,8 +134,15 @@ def command_evaluate(args: argparse.Namespace) -> None:
     model, tokenizer = load_model(args.model)
     sentences = load_sentences(args.data, tokenizer=tokenizer if args.data else None)
     data = tokenize_dataset(sentences, tokenizer, max_length=model.config.max_position_embeddings)[args.split]
-    metrics = evaluate_reconstruction(model, data, tokenizer, batch_size=args.batch_size, max_samples=args.max_samples,
-                                      show_progress=True, generate_kwargs=generation_kwargs(args))
+    metrics = evaluate_reconstruction(
+        model,
+        data,
+        tokenizer,
+        batch_size=args.batch_size,
+        max_samples=args.max_samples,
+        show_progress=True,
+        generate_kwargs=generation_kwargs(args),
+    )
     print_json(metrics)
     if args.output:
         Path(args.output).write_text(json.dumps(metrics, indent=2) + "\n")
@@ -157,8 +180,14 @@ def command_sample(args: argparse.Namespace) -> None:
     generator = torch.Generator().manual_seed(args.seed)
     torch.manual_seed(args.seed)
     try:
-        samples = model.sample_prior(args.num_samples, num_components=args.num_components, tokenizer=tokenizer,
-                                     generator=generator, weights=args.weights, **generation_kwargs(args))
+        samples = model.sample_prior(
+            args.num_samples,
+            num_components=args.num_components,
+            tokenizer=tokenizer,
+            generator=generator,
+            weights=args.weights,
+            **generation_kwargs(args),
+        )
     except ValueError as error:
         raise CliError(str(error)) from error
     print_json(samples)
@@ -171,8 +200,9 @@ def command_interpolate(args: argparse.Namespace) -> None:
     latent = model.encode_latent(texts=[args.sentence_a, args.sentence_b], tokenizer=tokenizer)
     taus = [i / (args.steps - 1) for i in range(args.steps)]
     try:
-        decoded = model.interpolate(latent.select(0), latent.select(1), taus, mode=args.mode, tokenizer=tokenizer,
-                                    **generation_kwargs(args))
+        decoded = model.interpolate(
+            latent.select(0), latent.select(1), taus, mode=args.mode, tokenizer=tokenizer, **generation_kwargs(args)
+        )
     except ValueError as error:
         raise CliError(str(error)) from error
     print_json([{"tau": round(t, 4), "output": d[0]} for t, d in zip(taus, decoded)])
@@ -186,8 +216,12 @@ def command_push(args: argparse.Namespace) -> None:
         raise CliError(f"{args.model} is not a model directory (no config.json).")
     api = HfApi(token=args.token)
     api.create_repo(args.repo_id, private=args.private, exist_ok=True)
-    info = api.upload_folder(repo_id=args.repo_id, folder_path=str(folder), commit_message=args.message,
-                             ignore_patterns=["checkpoints/*", "logs/*"])
+    info = api.upload_folder(
+        repo_id=args.repo_id,
+        folder_path=str(folder),
+        commit_message=args.message,
+        ignore_patterns=["checkpoints/*", "logs/*"],
+    )
     print(f"Pushed {folder} to {args.repo_id}: {info.commit_url if hasattr(info, 'commit_url') else info}")
 
 
@@ -203,40 +237,66 @@ def add_generation_flags(parser: argparse.ArgumentParser) -> None:
 
 def add_train_parser(commands) -> None:
     train = commands.add_parser(
-        "train", help="train an NVAE (or a baseline) and write a shareable model directory",
+        "train",
+        help="train an NVAE (or a baseline) and write a shareable model directory",
         description="Train on the shipped Wikipedia-leads corpus (or --data), evaluate on its test split, print a "
         "small results table and write config, safetensors weights, tokenizer, modelling code and a filled model "
-        "card to --output-dir. Precedence: preset < --config file < flags.")
-    train.add_argument("--preset", choices=sorted(PRESETS), default="default",
-                       help="tiny: a 1-2 minute smoke run; default: the ~15 minute main job; paper: the paper's setting")
-    train.add_argument("--config", help="YAML/JSON file of options (the flag names below, with underscores; "
-                       "`model:` holds extra NvaeConfig fields such as kappa or alpha_activation)")
-    train.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUTPUT_DIR/checkpoints")
+        "card to --output-dir. Precedence: preset < --config file < flags.",
+    )
+    train.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default="default",
+        help="tiny: a 1-2 minute smoke run; default: the ~15 minute main job; paper: the paper's setting",
+    )
+    train.add_argument(
+        "--config",
+        help="YAML/JSON file of options (the flag names below, with underscores; "
+        "`model:` holds extra NvaeConfig fields such as kappa or alpha_activation)",
+    )
+    train.add_argument(
+        "--resume", action="store_true", help="continue from the last checkpoint in OUTPUT_DIR/checkpoints"
+    )
     train.add_argument("--output-dir", help="where the model directory goes (preset default: outputs/nvae-PRESET)")
-    train.add_argument("--data", help="corpus: a .txt/.txt.gz (one sentence or paragraph per line), .jsonl "
-                       "({'text': ...} per line), a datasets save_to_disk directory, or a datasets name (online)")
+    train.add_argument(
+        "--data",
+        help="corpus: a .txt/.txt.gz (one sentence or paragraph per line), .jsonl "
+        "({'text': ...} per line), a datasets save_to_disk directory, or a datasets name (online)",
+    )
     train.add_argument("--tokenizer", help="tokenizer directory (default: the shipped bert-base-uncased word pieces)")
-    train.add_argument("--bottleneck", choices=["nvib", "none", "vae", "vae_pooled"],
-                       help="nvib (default) or a paper baseline: none, vae (VT), vae_pooled (VT pooled)")
+    train.add_argument(
+        "--bottleneck",
+        choices=["nvib", "none", "vae", "vae_pooled"],
+        help="nvib (default) or a paper baseline: none, vae (VT), vae_pooled (VT pooled)",
+    )
     for flag, kind, text in (
         ("--max-train-sentences", int, "cap the training split"),
         ("--eval-samples", int, "test sentences in the final evaluation (default 2000)"),
         ("--d-model", int, "model width D (default 256)"),
-        ("--encoder-layers", int, "encoder layers"), ("--decoder-layers", int, "decoder layers"),
-        ("--attention-heads", int, "self-attention heads"), ("--ffn-dim", int, "feed-forward width"),
+        ("--encoder-layers", int, "encoder layers"),
+        ("--decoder-layers", int, "decoder layers"),
+        ("--attention-heads", int, "self-attention heads"),
+        ("--ffn-dim", int, "feed-forward width"),
         ("--lambda-gaussian", float, "λ_G, weight of the Gaussian KL (default 0.01)"),
         ("--lambda-dirichlet", float, "λ_D, weight of the Dirichlet KL (default 1)"),
         ("--kl-warmup-steps", int, "steps of KL annealing from 0 to λ"),
-        ("--max-steps", int, "optimiser steps"), ("--batch-size", int, "sentences per step"),
-        ("--learning-rate", float, "Adam learning rate"), ("--warmup-steps", int, "learning-rate warm-up steps"),
-        ("--dropout", float, "dropout"), ("--seed", int, "random seed (data order, init, sampling)"),
-        ("--logging-steps", int, "log every N steps"), ("--save-steps", int, "checkpoint every N steps"),
+        ("--max-steps", int, "optimiser steps"),
+        ("--batch-size", int, "sentences per step"),
+        ("--learning-rate", float, "Adam learning rate"),
+        ("--warmup-steps", int, "learning-rate warm-up steps"),
+        ("--dropout", float, "dropout"),
+        ("--seed", int, "random seed (data order, init, sampling)"),
+        ("--logging-steps", int, "log every N steps"),
+        ("--save-steps", int, "checkpoint every N steps"),
         ("--eval-steps", int, "validation every N steps (default: none during training)"),
         ("--stop-after-steps", int, "stop after N steps with a checkpoint (continue later with --resume)"),
     ):
         train.add_argument(flag, type=kind, help=text)
-    train.add_argument("--kl-schedule", choices=["constant", "linear", "cosine", "cyclical"],
-                       help="KL weight annealing schedule (default linear warm-up)")
+    train.add_argument(
+        "--kl-schedule",
+        choices=["constant", "linear", "cosine", "cyclical"],
+        help="KL weight annealing schedule (default linear warm-up)",
+    )
     train.add_argument("--bf16", action="store_true", default=None, help="bfloat16 autocast (faster on recent CPUs)")
     train.add_argument("--report-to", nargs="+", help="Trainer reporters, e.g. tensorboard, none (default tensorboard)")
     train.set_defaults(handler=command_train)
@@ -262,8 +322,11 @@ def add_model_parsers(commands) -> None:
     sample = commands.add_parser("sample", help="generate sentences from latents drawn from the prior")
     sample.add_argument("model", help="model directory (or Hub repo id)")
     sample.add_argument("--num-samples", type=int, default=5)
-    sample.add_argument("--num-components", type=int, help="components per latent (default: drawn from the "
-                        "training length distribution stored in the config)")
+    sample.add_argument(
+        "--num-components",
+        type=int,
+        help="components per latent (default: drawn from the training length distribution stored in the config)",
+    )
     sample.add_argument("--weights", choices=["uniform", "dirichlet"], help="mixture weights of prior samples")
     sample.add_argument("--seed", type=int, default=0)
     sample.set_defaults(handler=command_sample)
@@ -289,8 +352,12 @@ def add_model_parsers(commands) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nvib-hf", epilog=EPILOG, description="NVIB / NVAE for Hugging Face "
-                                     "Transformers: train, evaluate, reconstruct, sample, interpolate, push.")
+    parser = argparse.ArgumentParser(
+        prog="nvib-hf",
+        epilog=EPILOG,
+        description="NVIB / NVAE for Hugging Face "
+        "Transformers: train, evaluate, reconstruct, sample, interpolate, push.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_train_parser(commands)
     add_model_parsers(commands)

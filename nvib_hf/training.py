@@ -77,30 +77,67 @@ class TrainOptions:
 
 PRESETS: dict[str, dict[str, Any]] = {
     # A minute or two on a 2-core CPU: smoke tests of the whole pipeline on real sentences.
-    "tiny": dict(output_dir="outputs/nvae-tiny", max_train_sentences=2000, eval_samples=64, validation_samples=32,
-                 d_model=64, encoder_layers=1, decoder_layers=1, attention_heads=2, ffn_dim=128, max_steps=60,
-                 batch_size=32, kl_warmup_steps=20, warmup_steps=5, logging_steps=10, save_steps=30,
-                 num_examples=3),
+    "tiny": dict(
+        output_dir="outputs/nvae-tiny",
+        max_train_sentences=2000,
+        eval_samples=64,
+        validation_samples=32,
+        d_model=64,
+        encoder_layers=1,
+        decoder_layers=1,
+        attention_heads=2,
+        ffn_dim=128,
+        max_steps=60,
+        batch_size=32,
+        kl_warmup_steps=20,
+        warmup_steps=5,
+        logging_steps=10,
+        save_steps=30,
+        num_examples=3,
+    ),
     # The README's main job: about 15 minutes on a 2-core CPU.
     "default": dict(),
     # The paper's setting (Henderson & Fehr 2023): d_model 512, one cross-attention head, Adam 1e-4, clipping.
-    "paper": dict(output_dir="outputs/nvae-paper", d_model=512, encoder_layers=6, decoder_layers=6,
-                  attention_heads=8, ffn_dim=2048, learning_rate=1e-4, max_steps=50000, batch_size=64,
-                  kl_warmup_steps=5000, warmup_steps=1000, save_steps=1000, eval_steps=1000, bf16=True),
+    "paper": dict(
+        output_dir="outputs/nvae-paper",
+        d_model=512,
+        encoder_layers=6,
+        decoder_layers=6,
+        attention_heads=8,
+        ffn_dim=2048,
+        learning_rate=1e-4,
+        max_steps=50000,
+        batch_size=64,
+        kl_warmup_steps=5000,
+        warmup_steps=1000,
+        save_steps=1000,
+        eval_steps=1000,
+        bf16=True,
+    ),
 }
 
 
 def build_config(options: TrainOptions, tokenizer, length_probs: list[float]) -> NvaeConfig:
     """The model config: sizes from the options, special tokens from the tokenizer, prior lengths from the data."""
     return NvaeConfig(
-        vocab_size=len(tokenizer), d_model=options.d_model, encoder_layers=options.encoder_layers,
-        decoder_layers=options.decoder_layers, encoder_attention_heads=options.attention_heads,
-        decoder_attention_heads=options.attention_heads, encoder_ffn_dim=options.ffn_dim,
-        decoder_ffn_dim=options.ffn_dim, dropout=options.dropout, bottleneck=options.bottleneck,
-        lambda_gaussian=options.lambda_gaussian, lambda_dirichlet=options.lambda_dirichlet,
-        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.cls_token_id,
-        eos_token_id=tokenizer.sep_token_id, decoder_start_token_id=tokenizer.cls_token_id,
-        prior_num_components_probs=length_probs, **options.model,
+        vocab_size=len(tokenizer),
+        d_model=options.d_model,
+        encoder_layers=options.encoder_layers,
+        decoder_layers=options.decoder_layers,
+        encoder_attention_heads=options.attention_heads,
+        decoder_attention_heads=options.attention_heads,
+        encoder_ffn_dim=options.ffn_dim,
+        decoder_ffn_dim=options.ffn_dim,
+        dropout=options.dropout,
+        bottleneck=options.bottleneck,
+        lambda_gaussian=options.lambda_gaussian,
+        lambda_dirichlet=options.lambda_dirichlet,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.cls_token_id,
+        eos_token_id=tokenizer.sep_token_id,
+        decoder_start_token_id=tokenizer.cls_token_id,
+        prior_num_components_probs=length_probs,
+        **options.model,
     )
 
 
@@ -109,15 +146,21 @@ def kl_schedules(options: TrainOptions) -> tuple[KLSchedule, KLSchedule]:
     common = dict(kind=options.kl_schedule, warmup_steps=options.kl_warmup_steps)
     if options.kl_schedule == "cyclical":
         common = dict(kind="cyclical", total_steps=options.max_steps)
-    return (KLSchedule(max_weight=options.lambda_gaussian, **common),
-            KLSchedule(max_weight=options.lambda_dirichlet, **common))
+    return (
+        KLSchedule(max_weight=options.lambda_gaussian, **common),
+        KLSchedule(max_weight=options.lambda_dirichlet, **common),
+    )
 
 
 def prepare_data(options: TrainOptions):
     """Tokenizer, tokenised splits and the prior's component-count distribution (n = word pieces + 2 + prior)."""
     tokenizer = AutoTokenizer.from_pretrained(options.tokenizer) if options.tokenizer else load_default_tokenizer()
-    sentences = load_sentences(options.data, tokenizer=tokenizer if options.tokenizer else None,
-                               max_sentences=options.max_train_sentences, seed=options.seed)
+    sentences = load_sentences(
+        options.data,
+        tokenizer=tokenizer if options.tokenizer else None,
+        max_sentences=options.max_train_sentences,
+        seed=options.seed,
+    )
     max_length = options.model.get("max_position_embeddings", NvaeConfig.max_position_embeddings)
     tokenized = tokenize_dataset(sentences, tokenizer, max_length=max_length)
     histogram = length_histogram(tokenized["train"], max_length)  # index = len(input_ids) = N tokens
@@ -140,15 +183,27 @@ class StopAfterSteps(TrainerCallback):
 def training_arguments(options: TrainOptions) -> Seq2SeqTrainingArguments:
     eval_steps = options.eval_steps
     return Seq2SeqTrainingArguments(
-        output_dir=str(Path(options.output_dir) / "checkpoints"), max_steps=options.max_steps,
-        per_device_train_batch_size=options.batch_size, per_device_eval_batch_size=options.batch_size,
-        learning_rate=options.learning_rate, warmup_steps=options.warmup_steps, max_grad_norm=options.max_grad_norm,
-        lr_scheduler_type="linear", logging_steps=options.logging_steps, save_steps=options.save_steps,
-        save_total_limit=2, eval_strategy="steps" if eval_steps else "no", eval_steps=eval_steps,
-        seed=options.seed, data_seed=options.seed, bf16=options.bf16, report_to=options.report_to,
+        output_dir=str(Path(options.output_dir) / "checkpoints"),
+        max_steps=options.max_steps,
+        per_device_train_batch_size=options.batch_size,
+        per_device_eval_batch_size=options.batch_size,
+        learning_rate=options.learning_rate,
+        warmup_steps=options.warmup_steps,
+        max_grad_norm=options.max_grad_norm,
+        lr_scheduler_type="linear",
+        logging_steps=options.logging_steps,
+        save_steps=options.save_steps,
+        save_total_limit=2,
+        eval_strategy="steps" if eval_steps else "no",
+        eval_steps=eval_steps,
+        seed=options.seed,
+        data_seed=options.seed,
+        bf16=options.bf16,
+        report_to=options.report_to,
         use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=0,
-        remove_unused_columns=False, disable_tqdm=False,
+        remove_unused_columns=False,
+        disable_tqdm=False,
     )
 
 
@@ -179,8 +234,9 @@ def collect_examples(model, tokenizer, sentences: list[str], count: int, seed: i
     model.eval()
     sources = sentences[:count]
     generator = torch.Generator().manual_seed(seed)
-    examples: dict[str, Any] = {"reconstructions": [
-        {"input": s, "output": o} for s, o in zip(sources, model.reconstruct(sources, tokenizer))]}
+    examples: dict[str, Any] = {
+        "reconstructions": [{"input": s, "output": o} for s, o in zip(sources, model.reconstruct(sources, tokenizer))]
+    }
     if model.config.bottleneck != "none":
         examples["prior_samples"] = model.sample_prior(count, tokenizer=tokenizer, generator=generator)
         pair = model.encode_latent(texts=sentences[:2], tokenizer=tokenizer)
@@ -200,14 +256,33 @@ def save_model_directory(result: TrainResult, model, tokenizer, options: TrainOp
     (out / "train_options.json").write_text(json.dumps(asdict(options), indent=2) + "\n")
     from .model_card import write_model_card
 
-    write_model_card(out, config=model.config, metrics=result.metrics, command=command,
-                     training_args=_card_training_args(options), examples=result.examples,
-                     wall_time_s=result.wall_time_s, model_name=out.name)
+    write_model_card(
+        out,
+        config=model.config,
+        metrics=result.metrics,
+        command=command,
+        training_args=_card_training_args(options),
+        examples=result.examples,
+        wall_time_s=result.wall_time_s,
+        model_name=out.name,
+    )
 
 
 def _card_training_args(options: TrainOptions) -> dict[str, Any]:
-    keys = ("max_steps", "batch_size", "learning_rate", "warmup_steps", "max_grad_norm", "kl_schedule",
-            "kl_warmup_steps", "lambda_gaussian", "lambda_dirichlet", "seed", "bf16", "max_train_sentences")
+    keys = (
+        "max_steps",
+        "batch_size",
+        "learning_rate",
+        "warmup_steps",
+        "max_grad_norm",
+        "kl_schedule",
+        "kl_warmup_steps",
+        "lambda_gaussian",
+        "lambda_dirichlet",
+        "seed",
+        "bf16",
+        "max_train_sentences",
+    )
     return {key: getattr(options, key) for key in keys}
 
 
@@ -221,23 +296,29 @@ def run_training(options: TrainOptions, *, resume: bool = False, command: str = 
     validation = tokenized["validation"].select(range(min(options.validation_samples, len(tokenized["validation"]))))
     gaussian_schedule, dirichlet_schedule = kl_schedules(options)
     trainer = NvaeTrainer(
-        model=model, args=args, train_dataset=tokenized["train"], eval_dataset=validation,
-        processing_class=tokenizer, kl_gaussian_schedule=gaussian_schedule, kl_dirichlet_schedule=dirichlet_schedule,
+        model=model,
+        args=args,
+        train_dataset=tokenized["train"],
+        eval_dataset=validation,
+        processing_class=tokenizer,
+        kl_gaussian_schedule=gaussian_schedule,
+        kl_dirichlet_schedule=dirichlet_schedule,
         generation_eval=True,
         callbacks=[StopAfterSteps(options.stop_after_steps)] if options.stop_after_steps else None,
     )
     trainer.train(resume_from_checkpoint=resume_checkpoint(args.output_dir, resume))
-    result = TrainResult(Path(options.output_dir), trainer.state.global_step >= options.max_steps,
-                         trainer.state.global_step)
+    result = TrainResult(
+        Path(options.output_dir), trainer.state.global_step >= options.max_steps, trainer.state.global_step
+    )
     if not result.finished:
         result.wall_time_s = time.time() - start
         return result
     test = tokenized["test"]
     test = test.select(range(min(options.eval_samples or len(test), len(test))))
-    result.metrics = evaluate_reconstruction(model, test, tokenizer, batch_size=options.batch_size,
-                                             show_progress=True)
-    result.examples = collect_examples(model, tokenizer, list(sentences["test"]["text"]), options.num_examples,
-                                       options.seed)
+    result.metrics = evaluate_reconstruction(model, test, tokenizer, batch_size=options.batch_size, show_progress=True)
+    result.examples = collect_examples(
+        model, tokenizer, list(sentences["test"]["text"]), options.num_examples, options.seed
+    )
     result.wall_time_s = time.time() - start
     result.metrics["train_wall_time_s"] = round(result.wall_time_s, 1)
     save_model_directory(result, model, tokenizer, options, command)
