@@ -18,7 +18,7 @@ from transformers import AutoTokenizer, Seq2SeqTrainingArguments, TrainerCallbac
 from transformers.trainer_utils import get_last_checkpoint
 
 from .configuration_nvae import NvaeConfig
-from .data import load_default_tokenizer, load_sentences, length_histogram, tokenize_dataset
+from .data import length_histogram, load_default_tokenizer, load_sentences, tokenize_dataset
 from .modeling_nvae import NvaeForConditionalGeneration
 from .schedules import KLSchedule
 from .trainer import NvaeTrainer, evaluate_reconstruction
