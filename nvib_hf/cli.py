@@ -279,6 +279,7 @@ def add_train_parser(commands) -> None:
         ("--ffn-dim", int, "feed-forward width"),
         ("--lambda-gaussian", float, "λ_G, weight of the Gaussian KL (default 0.01)"),
         ("--lambda-dirichlet", float, "λ_D, weight of the Dirichlet KL (default 1)"),
+        ("--kl-start-step", int, "KL weights are 0 before this step (default 600)"),
         ("--kl-warmup-steps", int, "steps of KL annealing from 0 to λ"),
         ("--max-steps", int, "optimiser steps"),
         ("--batch-size", int, "sentences per step"),

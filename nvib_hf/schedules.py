@@ -16,8 +16,10 @@ is 0 for u < 0 (t < s) and otherwise:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
+
+from .dataclass_options import reject_unknown_fields
 
 SCHEDULE_KINDS = ("constant", "linear", "cosine", "cyclical")
 
@@ -141,10 +143,7 @@ class KLSchedule:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> KLSchedule:
         """Build from a dict of fields (missing fields take their defaults); unknown keys raise ``ValueError``."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"KLSchedule got unknown field(s) {unknown}; known fields: {sorted(known)}.")
+        reject_unknown_fields(cls, data, "KLSchedule field")
         return cls(**data)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from .configuration_nvae import NvaeConfig
 from .data import length_histogram, load_default_tokenizer, load_sentences, tokenize_dataset
+from .dataclass_options import reject_unknown_fields
 from .modeling_nvae import NvaeForConditionalGeneration
 from .schedules import KLSchedule
 from .trainer import NvaeTrainer, evaluate_reconstruction
@@ -34,26 +35,27 @@ class TrainOptions:
     max_train_sentences: int | None = None
     eval_samples: int | None = 2000  # test sentences for the final evaluation (None: all)
     validation_samples: int = 256  # validation sentences for evaluation during training
-    d_model: int = 256
+    d_model: int = 128
     encoder_layers: int = 2
     decoder_layers: int = 2
     attention_heads: int = 4
-    ffn_dim: int = 1024
+    ffn_dim: int = 512
     bottleneck: str = "nvib"
     lambda_gaussian: float = 0.01
     lambda_dirichlet: float = 1.0
     kl_schedule: str = "linear"
-    kl_warmup_steps: int = 200
-    max_steps: int = 450
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    warmup_steps: int = 50
+    kl_start_step: int = 600  # KL weights are 0 before this step: the auto-encoder first learns to use its latent
+    kl_warmup_steps: int = 600
+    max_steps: int = 1800
+    batch_size: int = 32
+    learning_rate: float = 2e-3
+    warmup_steps: int = 100
     max_grad_norm: float = 1.0
     dropout: float = 0.1
     seed: int = 42
     bf16: bool = False
     logging_steps: int = 25
-    save_steps: int = 100
+    save_steps: int = 300
     eval_steps: int | None = None
     report_to: list[str] = field(default_factory=lambda: ["tensorboard"])
     num_examples: int = 5
@@ -68,10 +70,7 @@ class TrainOptions:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainOptions:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown training option(s) {unknown}; valid options: {sorted(known)}.")
+        reject_unknown_fields(cls, values, "training option")
         return cls(**values)
 
 
@@ -89,6 +88,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         ffn_dim=128,
         max_steps=60,
         batch_size=32,
+        kl_start_step=10,
         kl_warmup_steps=20,
         warmup_steps=5,
         logging_steps=10,
@@ -108,6 +108,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         learning_rate=1e-4,
         max_steps=50000,
         batch_size=64,
+        kl_start_step=5000,
         kl_warmup_steps=5000,
         warmup_steps=1000,
         save_steps=1000,
@@ -143,9 +144,10 @@ def build_config(options: TrainOptions, tokenizer, length_probs: list[float]) ->
 
 def kl_schedules(options: TrainOptions) -> tuple[KLSchedule, KLSchedule]:
     """λ_G and λ_D schedules: both follow ``kl_schedule`` up to their maximum weights (annealing against collapse)."""
-    common = dict(kind=options.kl_schedule, warmup_steps=options.kl_warmup_steps)
+    common = dict(kind=options.kl_schedule, warmup_steps=options.kl_warmup_steps, start_step=options.kl_start_step)
     if options.kl_schedule == "cyclical":
-        common = dict(kind="cyclical", total_steps=options.max_steps)
+        total = max(options.max_steps - options.kl_start_step, 1)
+        common = dict(kind="cyclical", total_steps=total, start_step=options.kl_start_step)
     return (
         KLSchedule(max_weight=options.lambda_gaussian, **common),
         KLSchedule(max_weight=options.lambda_dirichlet, **common),
@@ -204,6 +206,7 @@ def training_arguments(options: TrainOptions) -> Seq2SeqTrainingArguments:
         dataloader_num_workers=0,
         remove_unused_columns=False,
         disable_tqdm=False,
+        train_sampling_strategy="group_by_length",  # batches of similar lengths: less padding, same data
     )
 
 
