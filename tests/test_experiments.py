@@ -39,6 +39,8 @@ MICRO_CONFIG = {
         "ffn_dim": 64,
         "batch_size": 16,
         "max_train_sentences": 500,
+        "max_steps": 400,  # x budget 0.02 = 8 steps
+        "kl_start_step": 100,
         "validation_samples": 8,
         "num_examples": 2,
     },
@@ -138,8 +140,9 @@ def test_sweep_config_models_steps_and_options(tmp_path):
     assert {s.name: s.interpolation_mode for s in config.model_specs()}["vae_pooled"] == "componentwise"
     options = config.train_options(config.model_specs()[-1], tmp_path / "run")
     assert (options.bottleneck, options.lambda_dirichlet, options.model["delta"]) == ("nvib", 3.0, 0.5)
-    assert (options.max_steps, options.save_steps, options.eval_steps, options.eval_samples) == (200, 50, 50, 500)
-    assert (options.d_model, options.encoder_layers, options.decoder_layers, options.batch_size) == (256, 2, 2, 64)
+    assert (options.max_steps, options.save_steps, options.eval_steps, options.eval_samples) == (900, 150, 150, 500)
+    assert (options.kl_start_step, options.kl_warmup_steps) == (300, 300)
+    assert (options.d_model, options.encoder_layers, options.decoder_layers, options.batch_size) == (128, 2, 2, 32)
     assert "delta" not in config.train_options(config.model_specs()[0], tmp_path / "none").model
     assert [s.name for s in SweepConfig(models=["vae", "nvib"]).model_specs()] == [
         "vae",
