@@ -129,6 +129,7 @@ def command_train(args: argparse.Namespace) -> None:
 
 def command_evaluate(args: argparse.Namespace) -> None:
     from .data import load_sentences, tokenize_dataset
+    from .diagnostics import latent_usage
     from .trainer import evaluate_reconstruction
 
     model, tokenizer = load_model(args.model)
@@ -143,6 +144,7 @@ def command_evaluate(args: argparse.Namespace) -> None:
         show_progress=True,
         generate_kwargs=generation_kwargs(args),
     )
+    metrics.update(latent_usage(model, data, batch_size=args.batch_size, max_samples=args.max_samples or 256))
     print_json(metrics)
     if args.output:
         Path(args.output).write_text(json.dumps(metrics, indent=2) + "\n")

@@ -20,6 +20,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from .configuration_nvae import NvaeConfig
 from .data import length_histogram, load_default_tokenizer, load_sentences, tokenize_dataset
 from .dataclass_options import reject_unknown_fields
+from .diagnostics import latent_usage
 from .modeling_nvae import NvaeForConditionalGeneration
 from .schedules import KLSchedule
 from .trainer import NvaeTrainer, evaluate_reconstruction
@@ -319,6 +320,7 @@ def run_training(options: TrainOptions, *, resume: bool = False, command: str = 
     test = tokenized["test"]
     test = test.select(range(min(options.eval_samples or len(test), len(test))))
     result.metrics = evaluate_reconstruction(model, test, tokenizer, batch_size=options.batch_size, show_progress=True)
+    result.metrics.update(latent_usage(model, test, batch_size=options.batch_size))
     result.examples = collect_examples(
         model, tokenizer, list(sentences["test"]["text"]), options.num_examples, options.seed
     )

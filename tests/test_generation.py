@@ -123,3 +123,21 @@ def test_text_in_text_out():
     assert len(rows) == 2 and len(rows[0]) == 1
     with pytest.raises(ValueError, match="longer than max_position_embeddings"):
         model.reconstruct([" ".join(["word"] * 60)], tokenizer)
+
+
+def test_latent_usage_detects_a_decoder_that_reads_its_latent(trained):
+    """The trained copy model depends on its latent: shuffling latents across sentences raises the CE."""
+    from datasets import Dataset
+
+    from nvib_hf.diagnostics import latent_usage
+
+    model, inputs = trained
+    rows = [
+        {
+            k: v[i][v[i] != -100].tolist() if k == "labels" else v[i][inputs["attention_mask"][i].bool()].tolist()
+            for k, v in inputs.items()
+        }
+        for i in range(3)
+    ]
+    usage = latent_usage(model, Dataset.from_list(rows), batch_size=3)
+    assert usage["latent_gap"] > 0.1 and usage["ce_shuffled_latent"] > usage["ce_own_latent"]
