@@ -155,8 +155,11 @@ class NvaeConfig(PreTrainedConfig):
             ("prior_weights", PRIOR_WEIGHTS),
         ):
             _require(getattr(self, name) in choices, name, f"one of {choices}")
-        _require(self.bottleneck != "none" or self.latent_dim == self.d_model, "latent_dim",
-                 f'equal to d_model={self.d_model} with bottleneck="none" (the decoder reads the encoder states)')
+        _require(
+            self.bottleneck != "none" or self.latent_dim == self.d_model,
+            "latent_dim",
+            f'equal to d_model={self.d_model} with bottleneck="none" (the decoder reads the encoder states)',
+        )
         from transformers.activations import ACT2FN
 
         _require(self.activation_function in ACT2FN, "activation_function", "a key of transformers' ACT2FN")

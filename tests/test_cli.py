@@ -28,13 +28,30 @@ def tiny_model(tmp_path_factory) -> Path:
 @pytest.mark.slow
 def test_tiny_preset_trains_and_writes_a_model_directory(tiny_model, capsys):
     files = {p.name for p in tiny_model.iterdir()}
-    expected = {"config.json", "model.safetensors", "modeling_nvae.py", "configuration_nvae.py", "nvib.py",
-                "tokenizer_config.json", "README.md", "eval_results.json", "examples.json", "train_options.json"}
+    expected = {
+        "config.json",
+        "model.safetensors",
+        "modeling_nvae.py",
+        "configuration_nvae.py",
+        "nvib.py",
+        "tokenizer_config.json",
+        "README.md",
+        "eval_results.json",
+        "examples.json",
+        "train_options.json",
+    }
     assert expected <= files
     logs = [entry for entry in trainer_log(tiny_model) if "loss" in entry]
     assert logs[-1]["loss"] < logs[0]["loss"] - 1.0
-    for key in ("reconstruction_loss", "kl_gaussian", "kl_dirichlet", "vectors_kept", "vectors_kept_proportion",
-                "lambda_gaussian", "lambda_dirichlet"):
+    for key in (
+        "reconstruction_loss",
+        "kl_gaussian",
+        "kl_dirichlet",
+        "vectors_kept",
+        "vectors_kept_proportion",
+        "lambda_gaussian",
+        "lambda_dirichlet",
+    ):
         assert all(key in entry for entry in logs), key
     metrics = json.loads((tiny_model / "eval_results.json").read_text())
     assert {"bleu", "exact_match", "vectors_kept_proportion", "reconstruction_loss"} <= set(metrics)
@@ -108,8 +125,21 @@ def test_help_explains_every_option(capsys):
 
 @pytest.mark.slow
 def test_resume_reaches_the_same_weights(tmp_path):
-    common = [*TINY, "--max-steps", "8", "--save-steps", "4", "--max-train-sentences", "256", "--eval-samples", "8",
-              "--batch-size", "8", "--logging-steps", "2"]
+    common = [
+        *TINY,
+        "--max-steps",
+        "8",
+        "--save-steps",
+        "4",
+        "--max-train-sentences",
+        "256",
+        "--eval-samples",
+        "8",
+        "--batch-size",
+        "8",
+        "--logging-steps",
+        "2",
+    ]
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     assert main([*common, "--output-dir", str(straight)]) == 0
     assert main([*common, "--output-dir", str(resumed), "--stop-after-steps", "4"]) == 0
