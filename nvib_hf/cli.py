@@ -85,6 +85,7 @@ def results_table(metrics: dict[str, float], examples: dict[str, Any]) -> str:
         "vectors_kept_proportion",
         "kl_gaussian",
         "kl_dirichlet",
+        "latent_gap",
         "num_samples",
         "train_wall_time_s",
     )
