@@ -12,7 +12,7 @@ import torch
 from datasets import Dataset
 from transformers import AutoTokenizer, Seq2SeqTrainingArguments, TrainerCallback
 
-from nvib_hf import NvaeConfig, NvaeForConditionalGeneration
+from nvib_hf import NvaeForConditionalGeneration
 from nvib_hf.schedules import KLSchedule, constant, cosine, cyclical, linear
 from nvib_hf.trainer import (
     TRAIN_LOG_KEYS,
@@ -21,6 +21,7 @@ from nvib_hf.trainer import (
     evaluate_reconstruction,
     text_metrics,
 )
+from tests.nvae_testing import tiny_config
 
 WORDS = [f"w{i}" for i in range(94)]  # ids 5..98 after the five special tokens
 
@@ -69,22 +70,16 @@ def make_dataset(tokenizer, num: int, seed: int = 0, vocab: int = 10, repeat: in
 
 
 def tiny_model(seed: int = 0, **overrides) -> NvaeForConditionalGeneration:
-    config = NvaeConfig(
-        vocab_size=99,
-        d_model=32,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=37,
-        decoder_ffn_dim=37,
-        max_position_embeddings=40,
-        pad_token_id=0,
-        bos_token_id=1,
-        eos_token_id=2,
-        decoder_start_token_id=1,
+    """One-layer tiny NVAE with the config's default dropout (the resume test relies on dropout being on)."""
+    fields = {
+        "encoder_layers": 1,
+        "decoder_layers": 1,
+        "encoder_attention_heads": 2,
+        "decoder_attention_heads": 2,
+        "dropout": 0.1,
         **overrides,
-    )
+    }
+    config = tiny_config(**fields)
     torch.manual_seed(seed)
     return NvaeForConditionalGeneration(config)
 
