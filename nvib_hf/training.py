@@ -269,6 +269,7 @@ def save_model_directory(result: TrainResult, model, tokenizer, options: TrainOp
         examples=result.examples,
         wall_time_s=result.wall_time_s,
         model_name=out.name,
+        extra={"evaluation_split": "test"},  # the metrics are the test split's (train_wall_time_s is no metric)
     )
 
 

@@ -56,6 +56,7 @@ def test_tiny_preset_trains_and_writes_a_model_directory(tiny_model, capsys):
     metrics = json.loads((tiny_model / "eval_results.json").read_text())
     assert {"bleu", "exact_match", "vectors_kept_proportion", "reconstruction_loss"} <= set(metrics)
     card = (tiny_model / "README.md").read_text()
+    assert "split: test" in card
     assert f"{metrics['reconstruction_loss']:.4g}"[:4] in card or str(round(metrics["reconstruction_loss"], 3)) in card
     config = json.loads((tiny_model / "config.json").read_text())
     assert config["prior_num_components_probs"][0] == 0 and abs(sum(config["prior_num_components_probs"]) - 1) < 1e-6
