@@ -201,3 +201,22 @@ def test_each_bottleneck_learns_a_toy_task(bottleneck):
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_bottleneck_none_with_bart_heads_is_exactly_bart():
+    """With no bottleneck and as many cross-attention heads as BART, the NVAE *is* BART: same weights, same logits.
+
+    This pins the reuse of BART's encoder/decoder and the packed-latent cross-attention path.
+    """
+    from transformers import BartConfig, BartForConditionalGeneration
+
+    tester = NvaeModelTester(bottleneck="none", cross_attention_heads=4)
+    ours = tester.model().eval()
+    bart_fields = {k: v for k, v in tester.config.to_dict().items() if k in BartConfig().to_dict()}
+    bart = BartForConditionalGeneration(BartConfig(**{**bart_fields, "forced_eos_token_id": None})).eval()
+    state = {k.replace("model.encoder.transformer.", "model.encoder."): v for k, v in ours.state_dict().items()}
+    missing, unexpected = bart.load_state_dict(state, strict=False)
+    assert missing == ["final_logits_bias"] and not unexpected
+    inputs = tester.inputs()
+    with torch.no_grad():
+        torch.testing.assert_close(ours(**inputs).logits, bart(**inputs).logits, atol=1e-5, rtol=1e-5)
