@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 
 from .configuration_nvae import NvaeConfig
 from .dataclass_options import reject_unknown_fields
-from .training import TrainOptions, _card_training_args, run_training
+from .training import TrainOptions, card_training_args, run_training
 
 # --- the grid (edit these to change the defaults) ----------------------------------------------------------------
 # λ_D of the NVAE runs (a log grid) and their shared NvaeConfig fields: δ < 1 makes the conditional prior's total
@@ -572,7 +572,7 @@ def rewrite_model_card(
         config=model.config,
         metrics=metrics,
         command=context.command,
-        training_args=_card_training_args(options),
+        training_args=card_training_args(options),
         examples=card_examples,
         wall_time_s=row["train_wall_time_s"],
         model_name=run_dir.name,

@@ -266,7 +266,7 @@ def save_model_directory(result: TrainResult, model, tokenizer, options: TrainOp
         config=model.config,
         metrics=result.metrics,
         command=command,
-        training_args=_card_training_args(options),
+        training_args=card_training_args(options),
         examples=result.examples,
         wall_time_s=result.wall_time_s,
         model_name=out.name,
@@ -274,7 +274,7 @@ def save_model_directory(result: TrainResult, model, tokenizer, options: TrainOp
     )
 
 
-def _card_training_args(options: TrainOptions) -> dict[str, Any]:
+def card_training_args(options: TrainOptions) -> dict[str, Any]:
     keys = (
         "max_steps",
         "batch_size",
