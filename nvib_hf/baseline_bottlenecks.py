@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .kl import kl_gaussian
-from .nvib import NvibLatent, require_nonempty
+from .nvib import NvibLatent, randn_from, require_nonempty
 
 
 def _uniform_latent(z: torch.Tensor, mask: torch.Tensor, num_tokens: torch.Tensor, **fields) -> NvibLatent:
@@ -81,6 +81,6 @@ class GaussianBottleneck(nn.Module):
         counts = torch.as_tensor(num_components, device=self.mu_proj.weight.device).long()
         counts = torch.ones_like(counts) if self.pooled else counts
         mask = torch.arange(int(counts.max()), device=counts.device)[None, :] < counts[:, None]
-        noise = torch.randn((*mask.shape, self.config.latent_dim), generator=generator, device=mask.device)
+        noise = randn_from(generator, (*mask.shape, self.config.latent_dim), mask.device, torch.float32)
         z = self.config.prior_mean + self.config.prior_variance**0.5 * noise.to(self.mu_proj.weight.dtype)
         return _uniform_latent(z, mask, counts.to(z.dtype))

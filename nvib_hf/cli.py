@@ -250,7 +250,7 @@ def add_train_parser(commands) -> None:
         "--preset",
         choices=sorted(PRESETS),
         default="default",
-        help="tiny: a 1-2 minute smoke run; default: the ~15 minute main job; paper: the paper's setting",
+        help="tiny: a 1-2 minute smoke run; default: the ~10 minute main job; paper: the paper's setting",
     )
     train.add_argument(
         "--config",
@@ -275,7 +275,7 @@ def add_train_parser(commands) -> None:
     for flag, kind, text in (
         ("--max-train-sentences", int, "cap the training split"),
         ("--eval-samples", int, "test sentences in the final evaluation (default 2000)"),
-        ("--d-model", int, "model width D (default 256)"),
+        ("--d-model", int, "model width D (default 128)"),
         ("--encoder-layers", int, "encoder layers"),
         ("--decoder-layers", int, "decoder layers"),
         ("--attention-heads", int, "self-attention heads"),

@@ -205,6 +205,7 @@ class SweepConfig:
     nvib_model: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_NVIB_MODEL))
     data_reference: bool = True  # add a "data" row: the metrics of real sentences
     keep_checkpoints: bool = False  # keep runs/NAME/checkpoints once a model is trained
+    jobs: int = 1  # worker processes training/evaluating models concurrently (sweep_workers.py)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> SweepConfig:
@@ -270,6 +271,7 @@ class SweepConfig:
             "lm_steps",
             "lm_batch_size",
             "generation_batch_size",
+            "jobs",
         ):
             _check_int(name, getattr(self, name), minimum=1)
         _check_int("interpolation_points", self.interpolation_points, minimum=2)
@@ -513,10 +515,11 @@ def interpolation_metrics(paths: list[list[str]], context: SweepContext) -> dict
 def evaluate_model(spec: ModelSpec, run_dir: Path, context: SweepContext) -> dict[str, Any]:
     """The row of one trained model: reconstruction (from ``eval_results.json``), prior and interpolation
     metrics. Also writes ``prior_samples.txt``, ``interpolations.json`` and the re-written model card."""
+    from .language_model import best_device
     from .modeling_nvae import NvaeForConditionalGeneration
 
     start = time.time()
-    model = NvaeForConditionalGeneration.from_pretrained(run_dir).eval()
+    model = NvaeForConditionalGeneration.from_pretrained(run_dir).to(best_device()).eval()
     reconstruction = json.loads((run_dir / "eval_results.json").read_text())
     row = base_row(spec) | {k: float(reconstruction.get(k, NAN)) for k in RECONSTRUCTION_KEYS}
     config, tokenizer = context.config, context.tokenizer
@@ -590,7 +593,7 @@ def _is_finite_number(value: Any) -> bool:
 
 def config_signature(config: SweepConfig) -> str:
     """A hash of the settings shared by every model's metrics (not the choice of models or the λ_D grid)."""
-    ignored = ("output_dir", "models", "nvib_lambda_dirichlet", "keep_checkpoints", "data_reference")
+    ignored = ("output_dir", "models", "nvib_lambda_dirichlet", "keep_checkpoints", "data_reference", "jobs")
     values = {k: v for k, v in asdict(config).items() if k not in ignored}
     return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -658,9 +661,15 @@ def run_sweep(config: SweepConfig, progress: bool = True, command: str | None = 
     config.validate()
     start = time.time()
     context = SweepContext(config, command or default_command(config), progress)
-    rows = [run_model(spec, context) for spec in tqdm(config.model_specs(), desc="Models", disable=not progress)]
+    data_cached = (context.output / "lm" / "data.json").is_file()
+    if config.jobs > 1:
+        from .sweep_workers import run_models_in_parallel
+
+        rows = run_models_in_parallel(context)
+    else:
+        rows = [run_model(spec, context) for spec in tqdm(config.model_specs(), desc="Models", disable=not progress)]
     if config.data_reference:
-        context.status["data"] = "skipped" if (context.output / "lm" / "data.json").is_file() else "evaluated"
+        context.status["data"] = "skipped" if data_cached else "evaluated"
         rows.append(data_row(context))
     write_outputs(rows, context, started=start)
     return rows
@@ -904,6 +913,7 @@ REPRODUCE_FLAGS: tuple[tuple[str, str], ...] = (
     ("--eval-sentences", "eval_sentences"),
     ("--prior-samples", "num_prior_samples"),
     ("--seed", "seed"),
+    ("--jobs", "jobs"),
 )
 REPRODUCE_DESCRIPTION = """Reproduce the paper's comparison (Henderson & Fehr, ICLR 2023): train the Transformer baselines (none, vae,
 vae_pooled) and the NVAE at several λ_D with the same sizes and step budget, then measure reconstruction (CE, BLEU,
@@ -920,7 +930,7 @@ CONFIG_KEY_HELP: dict[str, str] = {
     "budget": "multiplies every step count (default 1.0)",
     "train": "TrainOptions shared by every model, e.g. {d_model: 256, max_steps: 400, max_train_sentences: 5000, "
     "model: {...}}; step counts at budget 1",
-    "interval_steps": "checkpoint and validation interval at budget 1 (default 100)",
+    "interval_steps": "checkpoint and validation interval at budget 1 (default 300)",
     "eval_sentences": "held-out test sentences for reconstruction and R-PPL (default 500)",
     "num_prior_samples": "prior samples per model (default 500)",
     "interpolation_pairs": "pairs of test sentences to interpolate between (default 20)",
@@ -934,6 +944,7 @@ CONFIG_KEY_HELP: dict[str, str] = {
     "nvib_model": f"NvaeConfig fields of the NVAE runs (default {DEFAULT_NVIB_MODEL})",
     "data_reference": "add a 'data' row scoring real sentences like samples (default true)",
     "keep_checkpoints": "keep runs/NAME/checkpoints after training (default false)",
+    "jobs": "worker processes running models concurrently, as --jobs (default 1)",
 }
 REPRODUCE_EPILOG = (
     "config file keys (YAML or JSON mapping):\n"
@@ -956,7 +967,7 @@ def add_reproduce_parser(commands: Any) -> None:
     parser.add_argument(
         "--budget",
         type=float,
-        help="multiplies every step count: models (400 steps at 1.0), "
+        help="multiplies every step count: models (1800 steps at 1.0), "
         "checkpoint interval and language models (default 1.0)",
     )
     parser.add_argument(
@@ -984,6 +995,12 @@ def add_reproduce_parser(commands: Any) -> None:
         help="sentences generated from the prior per model (default 500)",
     )
     parser.add_argument("--seed", type=int, help="seed of training, prior samples and language models (default 42)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        help="worker processes that train and evaluate models concurrently; on a GPU, one per model keeps it "
+        "busy (default 1; logs go to OUTPUT_DIR/runs/NAME/worker.log)",
+    )
     parser.set_defaults(handler=command_reproduce)
 
 

@@ -30,6 +30,11 @@ LM_LEARNING_RATE = 1e-3
 LM_INFO_FILE = "lm_info.json"
 
 
+def best_device() -> torch.device:
+    """The GPU when there is one, else the CPU: where the experiments train and evaluate."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def lm_config(tokenizer: Any, **overrides: Any) -> GPT2Config:
     """``GPT2Config`` of size ``LM_SIZE`` over the tokenizer's vocabulary, BOS/EOS = [CLS]/[SEP], pad = [PAD]."""
     size = {**LM_SIZE, **overrides}
@@ -146,7 +151,7 @@ def _fit(
     model: GPT2LMHeadModel, rows: list[list[int]], steps: int, batch_size: int, seed: int, progress: bool, desc: str
 ) -> None:
     """The plain training loop of ``train_language_model``."""
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = best_device()
     model.to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=LM_LEARNING_RATE, weight_decay=0.01)
     schedule = get_linear_schedule_with_warmup(optimizer, steps // 10, steps)
@@ -187,4 +192,4 @@ def perplexity(model: GPT2LMHeadModel, sentences: Sequence[str], tokenizer: Any,
     return math.exp(nll / count)
 
 
-__all__ = ["LM_SIZE", "encode_sentences", "lm_config", "perplexity", "train_language_model"]
+__all__ = ["LM_SIZE", "best_device", "encode_sentences", "lm_config", "perplexity", "train_language_model"]

@@ -172,16 +172,32 @@ class NvibLayer(nn.Module):
             raise ValueError(f"num_components must be a list of positive integers, got {counts.tolist()}.")
         mask = torch.arange(int(counts.max()), device=counts.device)[None, :] < counts[:, None]  # [B, n_max]
         shape = (*mask.shape, self.prior_mean.shape[0])
-        noise = torch.randn(shape, generator=generator, device=mask.device, dtype=self.prior_mean.dtype)
+        noise = randn_from(generator, shape, mask.device, self.prior_mean.dtype)
         z = self.prior_mean + (0.5 * self.prior_logvar).exp() * noise  # [B, n_max, Dz]
         alpha = (self.prior_alpha + self.config.delta * (counts - 1)) / counts  # [B]
         if weights == "dirichlet":
-            gamma = torch._standard_gamma(alpha[:, None].expand(mask.shape).contiguous(), generator=generator)
+            concentration = alpha[:, None].expand(mask.shape).to(_generator_device(generator, mask.device))
+            gamma = torch._standard_gamma(concentration.contiguous(), generator=generator).to(mask.device)
             pi = torch.where(mask, gamma, torch.zeros_like(gamma))
         else:
             pi = mask.to(z.dtype)
         pi = (pi / pi.sum(dim=-1, keepdim=True)).to(z.dtype)
         return NvibLatent(z=z, pi=pi, mask=mask, variance=torch.zeros_like(z))
+
+
+def _generator_device(generator: torch.Generator | None, default: torch.device) -> torch.device:
+    return default if generator is None else generator.device
+
+
+def randn_from(
+    generator: torch.Generator | None, shape: tuple[int, ...], device: torch.device, dtype: torch.dtype
+) -> torch.Tensor:
+    """Standard normal draws made on the generator's device, then moved to ``device``.
+
+    Why: a seeded CPU ``torch.Generator`` then gives the same prior samples on a CPU and on a GPU model (CUDA ops
+    refuse a CPU generator).
+    """
+    return torch.randn(shape, generator=generator, device=_generator_device(generator, device), dtype=dtype).to(device)
 
 
 def sample_mixture(mu, logvar, alpha, valid, kappa: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -268,3 +268,29 @@ def test_rerun_skips_finished_models_and_reevaluates_only_a_missing_one(micro_sw
         "nvib_ld0.1": "evaluated",
         "nvib_ld1": "skipped",
     }
+
+
+@pytest.mark.slow
+def test_parallel_sweep_matches_the_sequential_one(micro_sweep, tmp_path):
+    sequential, config_file, _ = micro_sweep
+    output = tmp_path / "parallel"
+    flags = ["--config", str(config_file), "--output-dir", str(output), *MICRO_FLAGS, "--jobs", "2"]
+    assert main(["reproduce", *flags]) == 0
+    assert all((output / name).is_file() for name in OUTPUT_FILES)
+    rows = {row["model"]: row for row in csv.DictReader((output / "results.csv").open())}
+    expected = {row["model"]: row for row in csv.DictReader((sequential / "results.csv").open())}
+    assert list(rows) == list(expected) == [*MICRO_MODELS, "data"]
+    for model in MICRO_MODELS:  # same seeds, same data: the same models up to float summation order
+        for key in ("reconstruction_loss", "vectors_kept"):
+            assert float(rows[model][key]) == pytest.approx(float(expected[model][key]), rel=1e-3), (model, key)
+    info = json.loads((output / "run_info.json").read_text())
+    assert {info["models"][m]["status"] for m in MICRO_MODELS} == {"trained"}
+    assert info["command"].endswith("--jobs 2") and info["models"]["data"]["status"] == "evaluated"
+    log = (output / "runs" / "nvib_ld1" / "worker.log").read_text()
+    assert "train_runtime" in log  # the worker's training output went to its log
+    assert len((output / "runs" / "nvib_ld1" / "prior_samples.txt").read_text().splitlines()) == 8
+
+
+def test_sweep_rejects_zero_jobs(tmp_path, capsys):
+    assert main(["reproduce", "--jobs", "0", "--output-dir", str(tmp_path / "out")]) == 2
+    assert "jobs must be an integer >= 1" in capsys.readouterr().err
