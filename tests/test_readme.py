@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import re
 from pathlib import Path
+
+import pytest
+import yaml
 
 from nvib_hf.data import load_default_tokenizer
 from tests.test_modeling_nvae import NvaeModelTester
@@ -24,3 +29,50 @@ def test_readme_quick_start_runs(tmp_path):
     namespace: dict = {}
     exec(compile(code.replace("outputs/nvae-default", str(tmp_path)), "README.md", "exec"), namespace)  # noqa: S102
     assert namespace["out"].kl_dirichlet is not None and namespace["latent"].vectors_kept.shape == (2,)
+
+
+SUMMARY_COLUMNS = (
+    "model",
+    "lambda_dirichlet",
+    "reconstruction_loss",
+    "bleu",
+    "vectors_kept",
+    "vectors_kept_proportion",
+    "f_ppl",
+    "r_ppl",
+    "distinct_2",
+    "interp_change_share",
+)
+
+
+def _cell(value: str) -> str:
+    from nvib_hf.experiments import format_cell
+
+    if value == "":
+        return "n/a"
+    try:
+        return format_cell(float(value))
+    except ValueError:
+        return format_cell(value)
+
+
+@pytest.mark.parametrize("results", ["results", "results/gpu-late-kl-probe"])
+def test_readme_sweep_tables_are_the_published_results(results):
+    """Every row of the README's sweep tables is the row of the results.csv it cites, as written by the sweep."""
+    root = README.parent
+    text = README.read_text()
+    rows = list(csv.DictReader((root / results / "results.csv").open()))
+    assert len(rows) >= 4
+    for row in rows:
+        line = "| " + " | ".join(_cell(row[key]) for key in SUMMARY_COLUMNS) + " |"
+        assert line in text, line
+    info = json.loads((root / results / "run_info.json").read_text())
+    # The config the sweep recorded is the committed one (run 2 read the same content from /tmp/p.yaml).
+    config = yaml.safe_load((root / COMMITTED_CONFIG[results]).read_text())
+    assert config == {key: info["sweep_config"][key] for key in config}
+
+
+COMMITTED_CONFIG = {
+    "results": "configs/reproduce-gpu.yaml",
+    "results/gpu-late-kl-probe": "configs/reproduce-gpu-late-kl.yaml",
+}
