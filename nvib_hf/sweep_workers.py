@@ -89,6 +89,8 @@ def _wait(futures: dict[Future, str], desc: str, progress: bool) -> dict[str, An
         try:
             results[name] = future.result()
         except Exception as error:
+            for pending in futures:
+                pending.cancel()  # jobs not started yet; running ones finish (they checkpoint) before the error
             raise RuntimeError(f"sweep job {name!r} failed ({error}); see its worker.log") from error
     return results
 

@@ -294,3 +294,14 @@ def test_parallel_sweep_matches_the_sequential_one(micro_sweep, tmp_path):
 def test_sweep_rejects_zero_jobs(tmp_path, capsys):
     assert main(["reproduce", "--jobs", "0", "--output-dir", str(tmp_path / "out")]) == 2
     assert "jobs must be an integer >= 1" in capsys.readouterr().err
+
+
+def test_parallel_sweep_names_the_failed_job():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from nvib_hf.sweep_workers import _wait
+
+    with ThreadPoolExecutor(1) as pool:
+        futures = {pool.submit(lambda: 1): "none", pool.submit(lambda: 1 / 0): "nvib_ld1"}
+        with pytest.raises(RuntimeError, match=r"sweep job 'nvib_ld1' failed \(division by zero\); see its worker.log"):
+            _wait(futures, "Training", progress=False)
