@@ -141,7 +141,7 @@ def test_sweep_config_models_steps_and_options(tmp_path):
     options = config.train_options(config.model_specs()[-1], tmp_path / "run")
     assert (options.bottleneck, options.lambda_dirichlet, options.model["delta"]) == ("nvib", 3.0, 0.5)
     assert (options.max_steps, options.save_steps, options.eval_steps, options.eval_samples) == (900, 150, 150, 500)
-    assert (options.kl_start_step, options.kl_warmup_steps) == (300, 300)
+    assert (options.kl_start_step, options.kl_warmup_steps) == (675, 112)  # 1350 and 225 at budget 1
     assert (options.d_model, options.encoder_layers, options.decoder_layers, options.batch_size) == (128, 2, 2, 32)
     assert "delta" not in config.train_options(config.model_specs()[0], tmp_path / "none").model
     assert [s.name for s in SweepConfig(models=["vae", "nvib"]).model_specs()] == [
