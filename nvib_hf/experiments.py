@@ -13,7 +13,8 @@ metric) and writes, to ``OUTPUT``:
 
 The sweep resumes: a model whose ``eval_results.json`` and ``metrics.json`` exist is skipped, a model with only
 ``eval_results.json`` is re-evaluated without retraining, and an interrupted training continues from its last
-checkpoint (saved every ``interval_steps``). ``nvib-hf reproduce`` is the command-line face of ``run_sweep``.
+checkpoint (saved every ``interval_steps``). ``nvib-hf reproduce`` is the command-line face of ``run_sweep``;
+``jobs > 1`` (``--jobs``) trains and evaluates the models in that many worker processes (``sweep_workers.py``).
 """
 
 from __future__ import annotations
