@@ -596,9 +596,11 @@ def _is_finite_number(value: Any) -> bool:
 
 
 def config_signature(config: SweepConfig) -> str:
-    """A hash of the settings shared by every model's metrics (not the choice of models or the λ_D grid)."""
+    """A hash of the settings shared by every model's metrics (not the choice of models or the λ_D grid), including
+    the effective training options (so that a change of the built-in defaults is noticed too)."""
     ignored = ("output_dir", "models", "nvib_lambda_dirichlet", "keep_checkpoints", "data_reference", "jobs")
     values = {k: v for k, v in asdict(config).items() if k not in ignored}
+    values["effective_train"] = config.base_train_values()
     return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

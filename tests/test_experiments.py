@@ -305,3 +305,14 @@ def test_parallel_sweep_names_the_failed_job():
         futures = {pool.submit(lambda: 1): "none", pool.submit(lambda: 1 / 0): "nvib_ld1"}
         with pytest.raises(RuntimeError, match=r"sweep job 'nvib_ld1' failed \(division by zero\); see its worker.log"):
             _wait(futures, "Training", progress=False)
+
+
+def test_config_signature_follows_effective_training_options(monkeypatch):
+    from nvib_hf import experiments
+
+    config = SweepConfig()
+    signature = experiments.config_signature(config)
+    assert experiments.config_signature(SweepConfig(jobs=4, output_dir="elsewhere")) == signature
+    assert experiments.config_signature(SweepConfig(budget=2.0)) != signature
+    monkeypatch.setitem(experiments.SWEEP_TRAIN_DEFAULTS, "kl_start_step", 600)  # a changed built-in default
+    assert experiments.config_signature(config) != signature
