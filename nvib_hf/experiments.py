@@ -363,6 +363,10 @@ class SweepContext:
         self.status: dict[str, str] = {}
         self.taus = [i / (config.interpolation_points - 1) for i in range(config.interpolation_points)]
 
+    def run_dir(self, name: str) -> Path:
+        """``OUTPUT/runs/NAME``: the model directory of one model of the sweep."""
+        return self.output / "runs" / name
+
     @cached_property
     def tokenizer(self) -> Any:
         """The tokenizer of every model and language model (default: the shipped word pieces)."""
@@ -621,7 +625,7 @@ def train_model(spec: ModelSpec, run_dir: Path, context: SweepContext) -> None:
 
 def run_model(spec: ModelSpec, context: SweepContext) -> dict[str, Any]:
     """Train (or resume) and evaluate one model; a model with ``eval_results.json`` + ``metrics.json`` is skipped."""
-    run_dir = context.output / "runs" / spec.name
+    run_dir = context.run_dir(spec.name)
     metrics_file = run_dir / "metrics.json"
     if (run_dir / "eval_results.json").is_file() and metrics_file.is_file():
         context.status[spec.name] = "skipped"
@@ -757,7 +761,7 @@ def write_interpolations(rows: list[dict[str, Any]], context: SweepContext, path
     """``interpolations.txt``: for each sentence pair, every model's decode at every τ."""
     stored = {}
     for row in rows:
-        file = context.output / "runs" / row["model"] / "interpolations.json"
+        file = context.run_dir(row["model"]) / "interpolations.json"
         if file.is_file():
             stored[row["model"]] = json.loads(file.read_text())
     taus = context.taus

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
@@ -58,15 +57,19 @@ def _prepare_reference(values: dict[str, Any], command: str) -> None:
             data_row(context)
 
 
+def _model_job(values: dict[str, Any], command: str, name: str):
+    """The sweep context and the ``ModelSpec`` of model ``name``, for a worker's job on that model."""
+    context = _context(values, command)
+    return context, next(s for s in context.config.model_specs() if s.name == name)
+
+
 def _train(values: dict[str, Any], command: str, name: str) -> str | None:
     """Phase 1 job: train model ``name`` unless it is already trained; returns "trained" when it trained it."""
     from .experiments import train_model
 
-    context = _context(values, command)
-    spec = next(s for s in context.config.model_specs() if s.name == name)
-    run_dir = context.output / "runs" / name
-    with _logged_to(run_dir / "worker.log"):
-        train_model(spec, run_dir, context)
+    context, spec = _model_job(values, command, name)
+    with _logged_to(context.run_dir(name) / "worker.log"):
+        train_model(spec, context.run_dir(name), context)
     return context.status.get(name)
 
 
@@ -74,9 +77,8 @@ def _evaluate(values: dict[str, Any], command: str, name: str) -> tuple[dict[str
     """Phase 2 job: the row of model ``name`` (evaluated now, or read back when already evaluated)."""
     from .experiments import run_model
 
-    context = _context(values, command)
-    spec = next(s for s in context.config.model_specs() if s.name == name)
-    with _logged_to(context.output / "runs" / name / "worker.log"):
+    context, spec = _model_job(values, command, name)
+    with _logged_to(context.run_dir(name) / "worker.log"):
         row = run_model(spec, context)
     return row, context.status[name]
 
@@ -111,11 +113,10 @@ def run_models_in_parallel(context: Any) -> list[dict[str, Any]]:
         initargs=(threads,),
     )
     with pool:
-        submit: Callable[..., Future] = pool.submit
-        phase1 = {submit(_prepare_reference, values, command): "reference LM"}
-        phase1 |= {submit(_train, values, command, name): name for name in names}
+        phase1 = {pool.submit(_prepare_reference, values, command): "reference LM"}
+        phase1 |= {pool.submit(_train, values, command, name): name for name in names}
         trained = _wait(phase1, "Training", context.progress)
-        phase2 = {submit(_evaluate, values, command, name): name for name in names}
+        phase2 = {pool.submit(_evaluate, values, command, name): name for name in names}
         evaluated = _wait(phase2, "Evaluating", context.progress)
     for name in names:
         context.status[name] = "trained" if trained.get(name) == "trained" else evaluated[name][1]
