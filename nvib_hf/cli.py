@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .experiments import add_reproduce_parser
-from .training import PRESETS, TrainOptions
+from .training import PRESETS, TrainOptions, resume_checkpoint
 
 EPILOG = "Run `nvib-hf COMMAND --help` for the options of a command."
 
@@ -48,19 +48,58 @@ def load_config_file(path: str) -> dict[str, Any]:
     return values
 
 
+def check_model_path(path: str) -> None:
+    """Cheap check, before any loading: a local path must be a model directory (a Hub repo id passes)."""
+    local = Path(path)
+    if (local.exists() or path.startswith((".", "/"))) and not (local / "config.json").is_file():
+        raise CliError(f"{path} is not a model directory (no config.json); train one with `nvib-hf train`.")
+
+
 def load_model(path: str):
     """Model and tokenizer from a model directory (or a Hub repo id for users who are online)."""
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-    local = Path(path)
-    if (local.exists() or path.startswith((".", "/"))) and not (local / "config.json").is_file():
-        raise CliError(f"{path} is not a model directory (no config.json); train one with `nvib-hf train`.")
+    check_model_path(path)
     try:
         model = AutoModelForSeq2SeqLM.from_pretrained(path)
         tokenizer = AutoTokenizer.from_pretrained(path)
     except OSError as error:
         raise CliError(f"cannot load a model from {path}: {error}") from error
     return model.eval(), tokenizer
+
+
+def require_at_least(flag: str, value: int | None, minimum: int) -> None:
+    """``value`` (None: unset, allowed) must be >= ``minimum``; the error names the flag."""
+    if value is not None and value < minimum:
+        raise CliError(f"{flag} must be >= {minimum}, got {value}.")
+
+
+def check_generation_flags(args: argparse.Namespace) -> None:
+    require_at_least("--max-new-tokens", args.max_new_tokens, 1)
+    require_at_least("--num-beams", args.num_beams, 1)
+    if not 0 < args.top_p <= 1:
+        raise CliError(f"--top-p must be in (0, 1], got {args.top_p}.")
+    if not args.temperature > 0:
+        raise CliError(f"--temperature must be > 0, got {args.temperature}.")
+
+
+def check_sentence(name: str, sentence: str) -> None:
+    if not sentence.strip():
+        raise CliError(f"{name} is empty or whitespace-only: give a sentence to encode.")
+
+
+def check_output_dir(options: TrainOptions, args: argparse.Namespace) -> None:
+    """Before any data is loaded: never silently replace a trained model, and --resume needs a checkpoint."""
+    out = Path(options.output_dir)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--output-dir {out} is a file, not a directory.")
+    held = [name for name in ("config.json", "model.safetensors") if (out / name).is_file()]
+    if held and not (args.resume or args.overwrite):
+        raise CliError(
+            f"{out} already holds a model ({held[0]}); pass --overwrite to replace it, --resume to continue its "
+            "training, or choose another --output-dir."
+        )
+    resume_checkpoint(str(out / "checkpoints"), args.resume)  # the Trainer's output_dir (training_arguments)
 
 
 def generation_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -115,6 +154,7 @@ def command_train(args: argparse.Namespace) -> None:
         options = TrainOptions.from_dict(values)
     except (TypeError, ValueError) as error:
         raise CliError(str(error)) from error
+    check_output_dir(options, args)
     command = (
         "nvib-hf " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else "nvib-hf train"
     )
@@ -133,6 +173,10 @@ def command_evaluate(args: argparse.Namespace) -> None:
     from .diagnostics import latent_usage
     from .trainer import evaluate_reconstruction
 
+    check_model_path(args.model)
+    require_at_least("--batch-size", args.batch_size, 1)
+    require_at_least("--max-samples", args.max_samples, 1)
+    check_generation_flags(args)
     model, tokenizer = load_model(args.model)
     sentences = load_sentences(args.data, tokenizer=tokenizer if args.data else None)
     data = tokenize_dataset(sentences, tokenizer, max_length=model.config.max_position_embeddings)[args.split]
@@ -153,6 +197,8 @@ def command_evaluate(args: argparse.Namespace) -> None:
 
 def read_sentences(args: argparse.Namespace) -> list[str]:
     sentences = list(args.sentences or [])
+    for index, sentence in enumerate(sentences, start=1):
+        check_sentence(f"sentence {index}", sentence)
     if args.file:
         file = Path(args.file)
         if not file.is_file():
@@ -164,8 +210,11 @@ def read_sentences(args: argparse.Namespace) -> list[str]:
 
 
 def command_reconstruct(args: argparse.Namespace) -> None:
-    model, tokenizer = load_model(args.model)
+    check_model_path(args.model)
+    require_at_least("--batch-size", args.batch_size, 1)
+    check_generation_flags(args)
     sentences = read_sentences(args)
+    model, tokenizer = load_model(args.model)
     outputs = []
     for start in range(0, len(sentences), args.batch_size):
         batch = sentences[start : start + args.batch_size]
@@ -179,6 +228,10 @@ def command_reconstruct(args: argparse.Namespace) -> None:
 def command_sample(args: argparse.Namespace) -> None:
     import torch
 
+    check_model_path(args.model)
+    require_at_least("--num-samples", args.num_samples, 1)
+    require_at_least("--num-components", args.num_components, 1)
+    check_generation_flags(args)
     model, tokenizer = load_model(args.model)
     generator = torch.Generator().manual_seed(args.seed)
     torch.manual_seed(args.seed)
@@ -197,8 +250,11 @@ def command_sample(args: argparse.Namespace) -> None:
 
 
 def command_interpolate(args: argparse.Namespace) -> None:
-    if args.steps < 2:
-        raise CliError("--steps must be at least 2.")
+    check_model_path(args.model)
+    require_at_least("--steps", args.steps, 2)
+    check_sentence("SENTENCE_A", args.sentence_a)
+    check_sentence("SENTENCE_B", args.sentence_b)
+    check_generation_flags(args)
     model, tokenizer = load_model(args.model)
     latent = model.encode_latent(texts=[args.sentence_a, args.sentence_b], tokenizer=tokenizer)
     taus = [i / (args.steps - 1) for i in range(args.steps)]
@@ -260,13 +316,23 @@ def add_train_parser(commands) -> None:
     train.add_argument(
         "--resume", action="store_true", help="continue from the last checkpoint in OUTPUT_DIR/checkpoints"
     )
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="train into an OUTPUT_DIR that already holds a model, replacing its files (without this flag or "
+        "--resume, such a directory is refused)",
+    )
     train.add_argument("--output-dir", help="where the model directory goes (preset default: outputs/nvae-PRESET)")
     train.add_argument(
         "--data",
         help="corpus: a .txt/.txt.gz (one sentence or paragraph per line), .jsonl "
         "({'text': ...} per line), a datasets save_to_disk directory, or a datasets name (online)",
     )
-    train.add_argument("--tokenizer", help="tokenizer directory (default: the shipped bert-base-uncased word pieces)")
+    train.add_argument(
+        "--tokenizer",
+        help="a shipped tokenizer (wordpiece-8k: 8,000 word pieces trained on the shipped corpus, the default "
+        "preset's; bert-base-uncased: 30,522) or a tokenizer directory",
+    )
     train.add_argument(
         "--bottleneck",
         choices=["nvib", "none", "vae", "vae_pooled"],

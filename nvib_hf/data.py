@@ -34,6 +34,9 @@ __all__ = [
     "DEFAULT_MIN_TOKENS",
     "DEFAULT_TEST_SIZE",
     "DEFAULT_TOKENIZER_DIR",
+    "SHIPPED_TOKENIZERS",
+    "WORDPIECE_8K_TOKENIZER_DIR",
+    "load_tokenizer",
     "DEFAULT_VALIDATION_SIZE",
     "DEFAULT_VOCAB_SIZE",
     "RESOURCES_DIR",
@@ -52,6 +55,12 @@ __all__ = [
 
 RESOURCES_DIR: Path = Path(__file__).resolve().parent / "resources"
 DEFAULT_TOKENIZER_DIR: Path = RESOURCES_DIR / "tokenizer"
+WORDPIECE_8K_TOKENIZER_DIR: Path = RESOURCES_DIR / "tokenizer-wordpiece-8k"
+# Shipped tokenizers by name (``--tokenizer NAME``); any other value is a tokenizer directory or Hub id.
+SHIPPED_TOKENIZERS: dict[str, tuple[Path, int]] = {
+    "bert-base-uncased": (DEFAULT_TOKENIZER_DIR, 30522),
+    "wordpiece-8k": (WORDPIECE_8K_TOKENIZER_DIR, 8000),
+}
 DEFAULT_CORPUS_FILE: Path = RESOURCES_DIR / "corpus" / "wiki_leads_sentences.txt.gz"
 DEFAULT_VOCAB_SIZE = 30522
 SPLITS: tuple[str, str, str] = ("train", "validation", "test")
@@ -179,6 +188,35 @@ def load_default_tokenizer() -> PreTrainedTokenizerFast:
         raise RuntimeError(
             f"default tokenizer at {DEFAULT_TOKENIZER_DIR} has {len(tokenizer)} entries, expected {DEFAULT_VOCAB_SIZE}"
         )
+    return tokenizer
+
+
+def load_tokenizer(name_or_path: str | None = None) -> PreTrainedTokenizerFast:
+    """A shipped tokenizer by name (see ``SHIPPED_TOKENIZERS``; ``None``: ``bert-base-uncased``), else
+    ``AutoTokenizer.from_pretrained(name_or_path)``.
+
+    ``wordpiece-8k`` is a lower-casing WordPiece vocabulary of 8,000 entries trained on the shipped corpus's training
+    split (``scripts/build_resources.py``): its output layer costs a quarter of bert-base-uncased's, and sentences
+    are ~10 % longer. Special tokens: ``[PAD]`` = 0, ``[UNK]`` = 1, ``[CLS]`` = 2, ``[SEP]`` = 3, ``[MASK]`` = 4.
+
+    Raises:
+        FileNotFoundError: a shipped tokenizer's files are missing.
+        RuntimeError: a shipped tokenizer loads with the wrong vocabulary size.
+    """
+    from transformers import AutoTokenizer
+
+    if name_or_path is None or name_or_path == "bert-base-uncased":
+        return load_default_tokenizer()
+    if name_or_path not in SHIPPED_TOKENIZERS:
+        return AutoTokenizer.from_pretrained(name_or_path)
+    directory, size = SHIPPED_TOKENIZERS[name_or_path]
+    if not (directory / "vocab.txt").is_file():
+        raise FileNotFoundError(
+            f"tokenizer {name_or_path!r} not found at {directory}; rebuild it with `python scripts/build_resources.py`"
+        )
+    tokenizer = AutoTokenizer.from_pretrained(str(directory))
+    if len(tokenizer) != size:
+        raise RuntimeError(f"tokenizer {name_or_path!r} at {directory} has {len(tokenizer)} entries, expected {size}")
     return tokenizer
 
 
@@ -422,11 +460,14 @@ def _read_default_corpus() -> dict[str, list[str]]:
 
 
 def _is_default_tokenizer(tokenizer: PreTrainedTokenizerBase | None) -> bool:
-    """Whether ``tokenizer`` is ``None`` or was loaded from the shipped tokenizer directory."""
+    """Whether ``tokenizer`` is ``None`` or a shipped tokenizer: the shipped splits are then used as they are (their
+    6..49 filter counts bert-base-uncased word pieces, as the paper does), so every shipped tokenizer sees the same
+    sentences and the same test split."""
     if tokenizer is None:
         return True
     name = getattr(tokenizer, "name_or_path", "")
-    return bool(name) and Path(name).resolve() == DEFAULT_TOKENIZER_DIR and len(tokenizer) == DEFAULT_VOCAB_SIZE
+    shipped = {directory: size for directory, size in SHIPPED_TOKENIZERS.values()}
+    return bool(name) and shipped.get(Path(name).resolve()) == len(tokenizer)
 
 
 def _filter_default_corpus(

@@ -370,12 +370,9 @@ class SweepContext:
     @cached_property
     def tokenizer(self) -> Any:
         """The tokenizer of every model and language model (default: the shipped word pieces)."""
-        from transformers import AutoTokenizer
+        from .data import load_tokenizer
 
-        from .data import load_default_tokenizer
-
-        name = self.base_options.tokenizer
-        return AutoTokenizer.from_pretrained(name) if name else load_default_tokenizer()
+        return load_tokenizer(self.base_options.tokenizer)
 
     @cached_property
     def sentences(self) -> Any:

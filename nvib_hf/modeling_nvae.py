@@ -390,7 +390,13 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
 
     # --- the VAE user's entry points -------------------------------------------------------------------------
     def _tokenize(self, texts: list[str], tokenizer) -> dict:
-        batch = tokenizer(list(texts), padding=True, return_tensors="pt")
+        texts = list(texts)
+        if not texts:
+            raise ValueError("no sentences given: texts is empty.")
+        empty = [i for i, text in enumerate(texts) if not isinstance(text, str) or not text.strip()]
+        if empty:
+            raise ValueError(f"sentences {empty} are empty or whitespace-only (or not strings): nothing to encode.")
+        batch = tokenizer(texts, padding=True, return_tensors="pt")
         too_long = [
             i
             for i, ids in enumerate(batch["attention_mask"].sum(-1).tolist())

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoTokenizer, Seq2SeqTrainingArguments, TrainerCallback
+from transformers import Seq2SeqTrainingArguments, TrainerCallback
 from transformers.trainer_utils import get_last_checkpoint
 
 from .configuration_nvae import NvaeConfig
-from .data import length_histogram, load_default_tokenizer, load_sentences, tokenize_dataset
+from .data import length_histogram, load_sentences, load_tokenizer, tokenize_dataset
 from .dataclass_options import reject_unknown_fields
 from .diagnostics import latent_usage
 from .modeling_nvae import NvaeForConditionalGeneration
@@ -62,6 +62,95 @@ class TrainOptions:
     num_examples: int = 5
     stop_after_steps: int | None = None
     model: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first bad option. Runs on construction, so ``nvib-hf train`` reports bad
+        values before it loads any data."""
+        import math
+
+        from .configuration_nvae import BOTTLENECKS
+        from .schedules import SCHEDULE_KINDS
+
+        def is_int(value: Any) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool)
+
+        def is_real(value: Any) -> bool:
+            return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+        def require(ok: bool, name: str, expected: str) -> None:
+            if not ok:
+                value = getattr(self, name)
+                text_number = isinstance(value, str) and "number" in expected
+                hint = " (YAML reads 3e-4 as text: write 3.0e-4)" if text_number else ""
+                raise ValueError(f"{name} must be {expected}, got {value!r}{hint}.")
+
+        def is_path(value: Any) -> bool:
+            return isinstance(value, (str, Path)) and bool(str(value).strip())
+
+        require(is_path(self.output_dir), "output_dir", "a non-empty path")
+        for name in ("data", "tokenizer"):
+            require(getattr(self, name) is None or is_path(getattr(self, name)), name, "a non-empty path or name")
+        for name in (
+            "d_model",
+            "encoder_layers",
+            "decoder_layers",
+            "attention_heads",
+            "ffn_dim",
+            "max_steps",
+            "batch_size",
+            "logging_steps",
+            "save_steps",
+            "validation_samples",
+            "num_examples",
+        ):
+            value = getattr(self, name)
+            require(is_int(value) and value >= 1, name, "an integer >= 1")
+        for name in ("max_train_sentences", "eval_samples", "eval_steps", "stop_after_steps"):
+            value = getattr(self, name)
+            require(value is None or (is_int(value) and value >= 1), name, "an integer >= 1 (or unset)")
+        for name in ("kl_start_step", "kl_warmup_steps", "warmup_steps", "seed"):
+            value = getattr(self, name)
+            require(is_int(value) and value >= 0, name, "an integer >= 0")
+        require(is_real(self.learning_rate) and self.learning_rate > 0, "learning_rate", "a number > 0")
+        for name in ("lambda_gaussian", "lambda_dirichlet", "max_grad_norm"):
+            value = getattr(self, name)
+            require(is_real(value) and value >= 0, name, "a number >= 0")
+        require(is_real(self.dropout) and 0 <= self.dropout < 1, "dropout", "a number in [0, 1)")
+        require(isinstance(self.bf16, bool), "bf16", "true or false")
+        require(self.bottleneck in BOTTLENECKS, "bottleneck", f"one of {list(BOTTLENECKS)}")
+        require(self.kl_schedule in SCHEDULE_KINDS, "kl_schedule", f"one of {list(SCHEDULE_KINDS)}")
+        reporters = [self.report_to] if isinstance(self.report_to, str) else self.report_to
+        require(
+            isinstance(reporters, list) and all(isinstance(r, str) for r in reporters),
+            "report_to",
+            "a reporter name or a list of them (e.g. tensorboard, none)",
+        )
+        require(isinstance(self.model, dict), "model", "a mapping of NvaeConfig fields")
+        known = {key for key in vars(NvaeConfig()) if not key.startswith("_")}
+        unknown = sorted(str(key) for key in self.model if key not in known)
+        if unknown:
+            raise ValueError(f"model: {unknown} are not NvaeConfig fields.")
+
+        class SizeOnlyTokenizer:  # what build_config reads of a tokenizer: the model config is checked before data
+            pad_token_id, cls_token_id, sep_token_id = 0, 1, 2
+
+            def __len__(self) -> int:
+                return 30522
+
+        try:
+            build_config(self, SizeOnlyTokenizer(), None)
+            kl_schedules(self)
+        except TypeError as error:  # e.g. model: {d_model: ...}, which is a training option of its own
+            import re
+
+            match = re.search(r"argument '(\w+)'", str(error))
+            name = match.group(1) if match else "?"
+            raise ValueError(
+                f"model.{name}: {name} is set from the training options; set it at the top level, not under model."
+            ) from error
 
     @classmethod
     def from_preset(cls, preset: str, **overrides: Any) -> TrainOptions:
@@ -157,16 +246,22 @@ def kl_schedules(options: TrainOptions) -> tuple[KLSchedule, KLSchedule]:
 
 
 def prepare_data(options: TrainOptions):
-    """Tokenizer, tokenised splits and the prior's component-count distribution (n = word pieces + 2 + prior)."""
-    tokenizer = AutoTokenizer.from_pretrained(options.tokenizer) if options.tokenizer else load_default_tokenizer()
+    """Tokenizer, tokenised splits and the prior's component-count distribution (n = word pieces + 2 + prior).
+
+    Without ``model.max_position_embeddings`` the model gets room for the longest sentence of the corpus (at least
+    64 positions, rounded up to a multiple of 16): the shipped 8k vocabulary cuts some sentences into more than 64
+    pieces.
+    """
+    tokenizer = load_tokenizer(options.tokenizer)
     sentences = load_sentences(
-        options.data,
-        tokenizer=tokenizer if options.tokenizer else None,
-        max_sentences=options.max_train_sentences,
-        seed=options.seed,
+        options.data, tokenizer=tokenizer, max_sentences=options.max_train_sentences, seed=options.seed
     )
-    max_length = options.model.get("max_position_embeddings", NvaeConfig.max_position_embeddings)
-    tokenized = tokenize_dataset(sentences, tokenizer, max_length=max_length)
+    max_length = options.model.get("max_position_embeddings")
+    tokenized = tokenize_dataset(sentences, tokenizer, max_length=max_length or 512)
+    if max_length is None:
+        longest = max(len(ids) for split in tokenized.values() for ids in split["input_ids"])
+        max_length = max(NvaeConfig.max_position_embeddings, -(-longest // 16) * 16)
+        options.model = {**options.model, "max_position_embeddings": max_length}
     histogram = length_histogram(tokenized["train"], max_length)  # index = len(input_ids) = N tokens
     return tokenizer, sentences, tokenized, [0.0] + list(histogram)  # index = N + 1 components
 
@@ -185,9 +280,22 @@ class StopAfterSteps(TrainerCallback):
 
 
 def training_arguments(options: TrainOptions) -> Seq2SeqTrainingArguments:
+    import importlib.util
+    import sys
+
     eval_steps = options.eval_steps
+    checkpoints = Path(options.output_dir) / "checkpoints"
+    report_to = [options.report_to] if isinstance(options.report_to, str) else list(options.report_to)
+    if "tensorboard" in report_to and not any(importlib.util.find_spec(m) for m in ("tensorboard", "tensorboardX")):
+        # tensorboard is optional (the "tensorboard" extra); without it the Trainer would refuse to start.
+        report_to = [name for name in report_to if name != "tensorboard"] or ["none"]
+        print(
+            f"nvib-hf: tensorboard is not installed, so training logs go to {checkpoints}/checkpoint-*/"
+            'trainer_state.json only; pip install "nvib-hf[tensorboard]" to log to TensorBoard.',
+            file=sys.stderr,
+        )
     return Seq2SeqTrainingArguments(
-        output_dir=str(Path(options.output_dir) / "checkpoints"),
+        output_dir=str(checkpoints),
         max_steps=options.max_steps,
         per_device_train_batch_size=options.batch_size,
         per_device_eval_batch_size=options.batch_size,
@@ -203,7 +311,7 @@ def training_arguments(options: TrainOptions) -> Seq2SeqTrainingArguments:
         seed=options.seed,
         data_seed=options.seed,
         bf16=options.bf16,
-        report_to=options.report_to,
+        report_to=report_to,
         use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=0,
         remove_unused_columns=False,

@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
+from nvib_hf import training
 from nvib_hf.cli import main
+from nvib_hf.data import load_default_tokenizer
+from nvib_hf.modeling_nvae import NvaeForConditionalGeneration
+from tests.nvae_testing import tiny_config
 
 TINY = ["train", "--preset", "tiny", "--report-to", "none"]
 
@@ -111,6 +115,134 @@ def test_bad_input_gives_clear_errors(tmp_path, capsys):
         assert message in capsys.readouterr().err, argv
 
 
+@pytest.fixture
+def runs(monkeypatch) -> list[dict]:
+    """Replaces ``run_training`` (no data, no training): records the calls that got past the CLI's checks."""
+    calls: list[dict] = []
+
+    def fake_run_training(options, *, resume=False, command=""):
+        calls.append({"options": options, "resume": resume})
+        return training.TrainResult(Path(options.output_dir), finished=False, global_step=0)
+
+    monkeypatch.setattr(training, "run_training", fake_run_training)
+    return calls
+
+
+def one_line_error(capsys, command: str) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"nvib-hf {command}: error: "), err
+    assert "Traceback" not in err
+    return err
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--learning-rate", "-0.001"], "learning_rate must be a number > 0, got -0.001"),
+        (["--learning-rate", "0"], "learning_rate must be a number > 0"),
+        (["--max-steps", "0"], "max_steps must be an integer >= 1, got 0"),
+        (["--batch-size", "0"], "batch_size"),
+        (["--warmup-steps", "-1"], "warmup_steps"),
+        (["--kl-start-step", "-1"], "kl_start_step"),
+        (["--kl-warmup-steps", "-1"], "kl_warmup_steps"),
+        (["--lambda-gaussian", "-1"], "lambda_gaussian"),
+        (["--lambda-dirichlet", "-0.5"], "lambda_dirichlet"),
+        (["--dropout", "1"], "dropout must be a number in [0, 1)"),
+        (["--logging-steps", "0"], "logging_steps"),
+        (["--save-steps", "0"], "save_steps"),
+        (["--eval-steps", "0"], "eval_steps"),
+        (["--d-model", "33"], "a divisor of d_model=33"),  # tiny preset: 2 heads
+    ],
+)
+def test_bad_training_numbers_fail_before_any_work(flags, message, runs, tmp_path, capsys):
+    output = tmp_path / "out"
+    assert main([*TINY, "--output-dir", str(output), *flags]) == 2
+    assert message in one_line_error(capsys, "train")
+    assert not runs and not output.exists()
+
+
+def test_bad_number_in_a_config_file(runs, tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text("learning_rate: 3e-4\n")  # YAML 1.1 reads this as the string "3e-4"
+    assert main([*TINY, "--config", str(config), "--output-dir", str(tmp_path / "out")]) == 2
+    assert "learning_rate must be a number > 0, got '3e-4'" in one_line_error(capsys, "train")
+    assert not runs
+
+
+@pytest.mark.parametrize("model_file", ["config.json", "model.safetensors"])
+def test_train_refuses_a_directory_that_holds_a_model(model_file, runs, tmp_path, capsys):
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / model_file).write_text("{}")
+    assert main([*TINY, "--output-dir", str(output)]) == 2
+    err = one_line_error(capsys, "train")
+    assert "already holds a model" in err and "--overwrite" in err and "--resume" in err
+    assert not runs
+    assert main([*TINY, "--output-dir", str(output), "--overwrite"]) == 0
+    assert len(runs) == 1 and not runs[0]["resume"]
+    (output / "checkpoints" / "checkpoint-30").mkdir(parents=True)
+    assert main([*TINY, "--output-dir", str(output), "--resume"]) == 0
+    assert len(runs) == 2 and runs[1]["resume"]
+
+
+def test_train_into_a_fresh_or_empty_directory_needs_no_flag(runs, tmp_path):
+    (tmp_path / "empty").mkdir()
+    assert main([*TINY, "--output-dir", str(tmp_path / "empty")]) == 0
+    assert main([*TINY, "--output-dir", str(tmp_path / "new")]) == 0
+    assert len(runs) == 2
+
+
+def test_resume_without_a_checkpoint_fails_before_any_work(runs, tmp_path, capsys):
+    assert main([*TINY, "--output-dir", str(tmp_path / "fresh"), "--resume"]) == 2
+    assert "no checkpoint" in one_line_error(capsys, "train")
+    assert not runs
+
+
+@pytest.fixture
+def unloadable_model(tmp_path) -> str:
+    """Passes the CLI's model-directory check but cannot be loaded: errors about it prove nothing was loaded."""
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    return str(model)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["sample", "{m}", "--num-samples", "0"], "--num-samples must be >= 1, got 0"),
+        (["sample", "{m}", "--num-samples", "-2"], "--num-samples must be >= 1, got -2"),
+        (["sample", "{m}", "--num-components", "0"], "--num-components must be >= 1, got 0"),
+        (["sample", "{m}", "--num-beams", "0"], "--num-beams must be >= 1, got 0"),
+        (["sample", "{m}", "--do-sample", "--top-p", "0"], "--top-p must be in (0, 1]"),
+        (["sample", "{m}", "--do-sample", "--temperature", "0"], "--temperature must be > 0"),
+        (["reconstruct", "{m}", "a sentence .", "--batch-size", "0"], "--batch-size must be >= 1, got 0"),
+        (["reconstruct", "{m}", "a sentence .", "--max-new-tokens", "0"], "--max-new-tokens must be >= 1"),
+        (["reconstruct", "{m}", "a sentence .", "   "], "sentence 2 is empty or whitespace-only"),
+        (["reconstruct", "{m}", ""], "sentence 1 is empty or whitespace-only"),
+        (["interpolate", "{m}", "", "a sentence ."], "SENTENCE_A is empty or whitespace-only"),
+        (["interpolate", "{m}", "a sentence .", " \t"], "SENTENCE_B is empty or whitespace-only"),
+        (["interpolate", "{m}", "a .", "b .", "--steps", "1"], "--steps must be >= 2, got 1"),
+        (["evaluate", "{m}", "--max-samples", "0"], "--max-samples must be >= 1, got 0"),
+        (["evaluate", "{m}", "--batch-size", "0"], "--batch-size must be >= 1, got 0"),
+    ],
+)
+def test_bad_model_command_input_fails_before_loading(argv, message, unloadable_model, capsys):
+    assert main([a.replace("{m}", unloadable_model) for a in argv]) == 2
+    assert message in one_line_error(capsys, argv[0])
+
+
+def test_model_text_path_rejects_empty_sentences():
+    model = NvaeForConditionalGeneration(tiny_config()).eval()
+    tokenizer = load_default_tokenizer()
+    with pytest.raises(ValueError, match=r"sentences \[1\] are empty or whitespace-only"):
+        model.reconstruct(["a sentence .", "  "], tokenizer)
+    with pytest.raises(ValueError, match=r"sentences \[0, 2\]"):
+        model.encode_latent(texts=["", "fine .", "\n"], tokenizer=tokenizer)
+    with pytest.raises(ValueError, match="no sentences"):
+        model.encode_latent(texts=[], tokenizer=tokenizer)
+
+
 def test_help_explains_every_option(capsys):
     for command in ("train", "evaluate", "reconstruct", "sample", "interpolate", "push"):
         with pytest.raises(SystemExit):
@@ -120,7 +252,15 @@ def test_help_explains_every_option(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     out = capsys.readouterr().out
-    for flag in ("--preset", "--resume", "--lambda-dirichlet", "--kl-schedule", "--bottleneck", "--data"):
+    for flag in (
+        "--preset",
+        "--resume",
+        "--overwrite",
+        "--lambda-dirichlet",
+        "--kl-schedule",
+        "--bottleneck",
+        "--data",
+    ):
         assert flag in out
 
 

@@ -1,0 +1,102 @@
+"""TrainOptions.validate and the TensorBoard fallback of training_arguments (fast: no data, no training)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from nvib_hf.training import PRESETS, TrainOptions, training_arguments
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_presets_and_defaults_are_valid(preset):
+    TrainOptions.from_preset(preset).validate()
+    TrainOptions().validate()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"learning_rate": -1e-3}, "learning_rate must be a number > 0"),
+        ({"learning_rate": 0}, "learning_rate must be a number > 0"),
+        ({"learning_rate": "3e-4"}, "write 3.0e-4"),
+        ({"learning_rate": float("nan")}, "learning_rate"),
+        ({"max_steps": 0}, "max_steps must be an integer >= 1"),
+        ({"max_steps": 10.5}, "max_steps must be an integer >= 1"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"warmup_steps": -1}, "warmup_steps must be an integer >= 0"),
+        ({"kl_start_step": -1}, "kl_start_step"),
+        ({"kl_warmup_steps": -5}, "kl_warmup_steps"),
+        ({"lambda_gaussian": -0.1}, "lambda_gaussian must be a number >= 0"),
+        ({"lambda_dirichlet": -1}, "lambda_dirichlet"),
+        ({"dropout": 1.0}, "dropout must be a number in [0, 1)"),
+        ({"dropout": -0.1}, "dropout"),
+        ({"logging_steps": 0}, "logging_steps"),
+        ({"save_steps": 0}, "save_steps"),
+        ({"eval_steps": 0}, "eval_steps"),
+        ({"stop_after_steps": 0}, "stop_after_steps"),
+        ({"eval_samples": 0}, "eval_samples"),
+        ({"max_train_sentences": -3}, "max_train_sentences"),
+        ({"d_model": 0}, "d_model"),
+        ({"max_grad_norm": -1.0}, "max_grad_norm"),
+        ({"seed": -1}, "seed"),
+        ({"bf16": "yes"}, "bf16"),
+        ({"output_dir": " "}, "output_dir"),
+        ({"bottleneck": "gaussian"}, "bottleneck must be one of"),
+        ({"kl_schedule": "step"}, "kl_schedule must be one of"),
+        ({"report_to": 3}, "report_to"),
+        ({"d_model": 30, "attention_heads": 4}, "a divisor of d_model=30"),  # NvaeConfig's own check, before data
+        ({"model": {"kapa": 2}}, "kapa"),
+        ({"model": {"d_model": 64}}, "model.d_model"),
+        ({"model": {"delta": -1.0}}, "delta"),
+    ],
+)
+def test_bad_values_raise_value_errors_naming_the_field(overrides, message):
+    with pytest.raises(ValueError) as error:
+        TrainOptions.from_preset("tiny", **overrides)
+    assert message in str(error.value)
+
+
+def hide_tensorboard(monkeypatch):
+    real = importlib.util.find_spec
+
+    def find_spec(name, *args, **kwargs):
+        return None if name in ("tensorboard", "tensorboardX") else real(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+
+
+def test_missing_tensorboard_is_dropped_from_report_to_with_a_notice(monkeypatch, tmp_path, capsys):
+    hide_tensorboard(monkeypatch)
+    options = TrainOptions.from_preset("tiny", output_dir=str(tmp_path / "out"))
+    assert options.report_to == ["tensorboard"]
+    args = training_arguments(options)
+    assert "tensorboard" not in args.report_to
+    notices = [line for line in capsys.readouterr().err.splitlines() if "tensorboard is not installed" in line]
+    assert len(notices) == 1
+    assert str(tmp_path / "out" / "checkpoints") in notices[0] and 'pip install "nvib-hf[tensorboard]"' in notices[0]
+    assert options.report_to == ["tensorboard"]  # the options themselves are unchanged
+
+
+def test_missing_tensorboard_keeps_other_reporters(monkeypatch, tmp_path, capsys):
+    hide_tensorboard(monkeypatch)
+    args = training_arguments(TrainOptions(output_dir=str(tmp_path), report_to=["tensorboard", "codecarbon"]))
+    assert args.report_to == ["codecarbon"]
+
+
+def test_installed_tensorboard_is_kept(monkeypatch, tmp_path, capsys):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a, **k: object() if name == "tensorboard" else real(name, *a, **k)
+    )
+    args = training_arguments(TrainOptions(output_dir=str(tmp_path)))
+    assert args.report_to == ["tensorboard"]
+    assert "tensorboard is not installed" not in capsys.readouterr().err
+
+
+def test_report_to_none_needs_no_tensorboard(monkeypatch, tmp_path, capsys):
+    hide_tensorboard(monkeypatch)
+    args = training_arguments(TrainOptions(output_dir=str(tmp_path), report_to=["none"]))
+    assert args.report_to == []
+    assert "tensorboard" not in capsys.readouterr().err
