@@ -17,46 +17,46 @@ import argparse
 import random
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
 from nvib_hf.configuration_nvae import NvaeConfig
-from nvib_hf.data import load_default_tokenizer, load_sentences, load_tokenizer
+from nvib_hf.data import load_sentences, load_tokenizer
 from nvib_hf.modeling_nvae import NvaeForConditionalGeneration
 from nvib_hf.trainer import NvaeDataCollator
-from nvib_hf.training import PRESETS, TrainOptions
+from nvib_hf.training import TrainOptions
+
+# Today's default before the throughput work (the reference every ratio is against): bert-base-uncased word pieces,
+# d_model 128, 2+2 post-LayerNorm layers, 4 heads, FFN 512, dropout 0.1, one cross-attention head, batch 32, fp32.
+REFERENCE_MODEL = dict(
+    d_model=128,
+    encoder_layers=2,
+    decoder_layers=2,
+    encoder_attention_heads=4,
+    decoder_attention_heads=4,
+    encoder_ffn_dim=512,
+    decoder_ffn_dim=512,
+    dropout=0.1,
+    normalize_before=False,
+    cross_attention_heads=1,
+)
 
 
 @dataclass
 class Case:
     name: str
-    tokenizer: str  # "bert" or "wordpiece-8k"
+    tokenizer: str  # a shipped tokenizer name
     batch_size: int
     bf16: bool = False
-    options: dict | None = None  # TrainOptions overrides (model fields under "model")
+    model: dict = field(default_factory=dict)  # NvaeConfig overrides of REFERENCE_MODEL
+    compile: bool = False
 
 
-CASES = [
-    Case("reference: bert 30k, batch 32, fp32, post-LN", "bert", 32, options={"normalize_before": False}),
-    Case("8k word pieces, batch 32, fp32", "wordpiece-8k", 32),
-    Case("8k word pieces, batch 64, fp32", "wordpiece-8k", 64),
-    Case("8k word pieces, batch 128, fp32", "wordpiece-8k", 128),
-    Case("8k word pieces, batch 64, bf16", "wordpiece-8k", 64, bf16=True),
-    Case("8k word pieces, batch 128, bf16", "wordpiece-8k", 128, bf16=True),
-    Case("bert 30k, batch 128, bf16", "bert", 128, bf16=True),
-]
-
-
-def build(case: Case, texts: list[str]):
-    """(model, optimiser, batches) for one case: the default preset's model with the case's tokenizer."""
-    tokenizer = load_default_tokenizer() if case.tokenizer == "bert" else load_tokenizer(case.tokenizer)
-    options = TrainOptions.from_dict({**PRESETS["default"]})
-    model_fields = {**options.model}
-    if case.options and "normalize_before" in case.options:
-        model_fields["normalize_before"] = case.options["normalize_before"]
-    config = NvaeConfig(
-        vocab_size=len(tokenizer),
+def default_case() -> Case:
+    """The ``default`` preset as the main job trains it."""
+    options = TrainOptions.from_preset("default")
+    model = dict(
         d_model=options.d_model,
         encoder_layers=options.encoder_layers,
         decoder_layers=options.decoder_layers,
@@ -64,11 +64,37 @@ def build(case: Case, texts: list[str]):
         decoder_attention_heads=options.attention_heads,
         encoder_ffn_dim=options.ffn_dim,
         decoder_ffn_dim=options.ffn_dim,
+        dropout=options.dropout,
+        **options.model,
+    )
+    return Case("default preset (8k word pieces, batch 32, fp32)", options.tokenizer, options.batch_size, model=model)
+
+
+def cases() -> list[Case]:
+    default = default_case()
+    return [
+        Case("reference: bert-base-uncased 30k, batch 32, fp32", "bert-base-uncased", 32),
+        default,
+        Case("default, dropout 0", default.tokenizer, 32, model={**default.model, "dropout": 0.0}),
+        Case("default, batch 64", default.tokenizer, 64, model=default.model),
+        Case("default, batch 128", default.tokenizer, 128, model=default.model),
+        Case("default, bf16 autocast", default.tokenizer, 32, bf16=True, model=default.model),
+        Case("default, torch.compile", default.tokenizer, 32, model=default.model, compile=True),
+        Case("bert 30k, batch 128, bf16 autocast", "bert-base-uncased", 128, bf16=True),
+    ]
+
+
+def build(case: Case, texts: list[str]):
+    """(model, optimiser, batches) for one case, on real batches of the shipped corpus grouped by length."""
+    tokenizer = load_tokenizer(case.tokenizer)
+    config = NvaeConfig(
+        vocab_size=len(tokenizer),
         pad_token_id=tokenizer.pad_token_id,
         decoder_start_token_id=tokenizer.cls_token_id,
         bos_token_id=tokenizer.cls_token_id,
         eos_token_id=tokenizer.sep_token_id,
-        **{**model_fields, "max_position_embeddings": 96},
+        max_position_embeddings=96,
+        **{**REFERENCE_MODEL, **case.model},
     )
     torch.manual_seed(0)
     model = NvaeForConditionalGeneration(config).train()
@@ -79,6 +105,8 @@ def build(case: Case, texts: list[str]):
     chunks = [ids[i : i + case.batch_size] for i in range(0, len(ids) - case.batch_size, case.batch_size)]
     random.Random(0).shuffle(chunks)
     batches = [collate([{"input_ids": x, "labels": x[1:]} for x in chunk]) for chunk in chunks]
+    if case.compile:
+        model.forward = torch.compile(model.forward, dynamic=True)
     return model, optimiser, batches
 
 
@@ -92,14 +120,17 @@ def train_step(model, optimiser, batch, bf16: bool) -> int:
     return int(batch["labels"].ne(-100).sum())
 
 
-def timed_block(state, case: Case, steps: int) -> float:
-    """Target tokens per second over ``steps`` steps (the batches cycle)."""
+def timed_block(state, case: Case, steps: int) -> tuple[float, float]:
+    """(target tokens per second, sentences per second) over ``steps`` steps (the batches cycle)."""
     model, optimiser, batches, cursor = state
-    tokens, start = 0, time.perf_counter()
+    tokens, sentences, start = 0, 0, time.perf_counter()
     for _ in range(steps):
-        tokens += train_step(model, optimiser, batches[cursor[0] % len(batches)], case.bf16)
+        batch = batches[cursor[0] % len(batches)]
+        tokens += train_step(model, optimiser, batch, case.bf16)
+        sentences += batch["input_ids"].shape[0]
         cursor[0] += 1
-    return tokens / (time.perf_counter() - start)
+    elapsed = time.perf_counter() - start
+    return tokens / elapsed, sentences / elapsed
 
 
 def profile(state, case: Case, top: int = 8) -> str:
@@ -118,28 +149,34 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6, help="timed steps per case per repeat")
     parser.add_argument("--repeats", type=int, default=5, help="interleaved repeats (medians are reported)")
     parser.add_argument("--sentences", type=int, default=6000, help="training sentences to batch")
-    parser.add_argument("--cases", type=int, nargs="*", help="indices of CASES to run (0, the reference, always)")
+    parser.add_argument("--cases", type=int, nargs="*", help="indices of cases() to run (0, the reference, always)")
     parser.add_argument("--profile", action="store_true", help="print the top operators of the first two cases")
     args = parser.parse_args()
-    chosen = [CASES[0]] + [CASES[i] for i in (args.cases or range(1, len(CASES))) if i != 0]
+    all_cases = cases()
+    chosen = [all_cases[0]] + [all_cases[i] for i in (args.cases or range(1, len(all_cases))) if i != 0]
     texts = list(load_sentences(max_sentences=args.sentences)["train"]["text"])
     states = {}
     for case in chosen:
         model, optimiser, batches = build(case, texts)
         states[case.name] = (model, optimiser, batches, [0])
         timed_block(states[case.name], case, 2)  # warm-up
-    results: dict[str, list[float]] = {case.name: [] for case in chosen}
+    results: dict[str, list[tuple[float, float]]] = {case.name: [] for case in chosen}
     for _ in range(args.repeats):
         for case in chosen:
             results[case.name].append(timed_block(states[case.name], case, args.steps))
-    reference = statistics.median(results[chosen[0].name])
+    medians = {name: [statistics.median(r[i] for r in runs) for i in (0, 1)] for name, runs in results.items()}
+    reference = medians[chosen[0].name]
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads; medians of {args.repeats} x {args.steps} steps"
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU capability "
+        f"{torch.backends.cpu.get_cpu_capability()}; medians of {args.repeats} x {args.steps} steps"
     )
-    print("| case | target tokens/s | ratio vs reference |\n|---|---|---|")
+    print("| case | target tokens/s | ratio | sentences/s | ratio |\n|---|---|---|---|---|")
     for case in chosen:
-        median = statistics.median(results[case.name])
-        print(f"| {case.name} | {median:,.0f} | {median / reference:.2f}x |")
+        tokens, sentences = medians[case.name]
+        print(
+            f"| {case.name} | {tokens:,.0f} | {tokens / reference[0]:.2f}x | {sentences:,.1f} | "
+            f"{sentences / reference[1]:.2f}x |"
+        )
     if args.profile:
         for case in chosen[:2]:
             print(f"\n## top operators: {case.name}\n{profile(states[case.name], case)}")

@@ -125,6 +125,15 @@ def results_table(metrics: dict[str, float], examples: dict[str, Any]) -> str:
         "kl_gaussian",
         "kl_dirichlet",
         "latent_gap",
+        "sample_distinct_2",
+        "sample_repeat_rate",
+        "reference_distinct_2",
+        "judge_ppl_samples",
+        "judge_ppl_references",
+        "sample_ppl_ratio",
+        "interpolation_change_rate",
+        "interpolation_edit_distance",
+        "midpoint_repeat_rate",
         "num_samples",
         "train_wall_time_s",
     )
@@ -190,6 +199,10 @@ def command_evaluate(args: argparse.Namespace) -> None:
         generate_kwargs=generation_kwargs(args),
     )
     metrics.update(latent_usage(model, data, batch_size=args.batch_size, max_samples=args.max_samples or 256))
+    if model.config.bottleneck != "none":
+        from .training import generation_metrics
+
+        metrics.update(generation_metrics(model, tokenizer, list(sentences[args.split]["text"]), seed=0))
     print_json(metrics)
     if args.output:
         Path(args.output).write_text(json.dumps(metrics, indent=2) + "\n")

@@ -167,3 +167,49 @@ def generation_quality(
         if midpoints:
             metrics["judge_ppl_midpoints"] = judge.perplexity(midpoints)
     return metrics
+
+
+def decode_generations(
+    model: Any, tokenizer: Any, sentences: Sequence[str], num_samples: int, num_pairs: int, steps: int, seed: int
+) -> dict[str, Any]:
+    """Greedy decodes of ``num_samples`` prior samples and of ``num_pairs`` interpolation paths of ``steps`` points
+    between consecutive pairs of ``sentences`` (mixture interpolation, τ evenly spaced in [0, 1])."""
+    import torch
+
+    if steps < 2:
+        raise ValueError(f"steps must be >= 2, got {steps}")
+    model.eval()
+    generator = torch.Generator().manual_seed(seed)
+    samples: list[str] = []
+    for start in range(0, num_samples, 50):
+        samples += model.sample_prior(min(50, num_samples - start), tokenizer=tokenizer, generator=generator)
+    taus = [i / (steps - 1) for i in range(steps)]
+    pairs = list(sentences[: 2 * num_pairs])
+    latent = model.encode_latent(texts=pairs, tokenizer=tokenizer)
+    half = len(pairs) // 2
+    decoded = model.interpolate(
+        latent.select(slice(0, half)), latent.select(slice(half, 2 * half)), taus, tokenizer=tokenizer
+    )  # [steps][pairs]
+    paths = [[decoded[t][p] for t in range(steps)] for p in range(half)]
+    return {"samples": samples, "paths": paths, "midpoints": [path[steps // 2] for path in paths]}
+
+
+def evaluate_generation(
+    model: Any,
+    tokenizer: Any,
+    sentences: Sequence[str],
+    *,
+    num_samples: int = 200,
+    num_pairs: int = 20,
+    steps: int = 11,
+    seed: int = 0,
+    judge: Any | None = None,
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """(metrics, decodes): prior-sample and interpolation quality of a latent model against real ``sentences``
+    (``generation_quality``); the first ``num_samples`` sentences are the reference set."""
+    if num_samples < 1 or num_pairs < 1:
+        raise ValueError(f"num_samples and num_pairs must be >= 1, got {num_samples} and {num_pairs}")
+    decodes = decode_generations(model, tokenizer, sentences, num_samples, num_pairs, steps, seed)
+    references = list(sentences[:num_samples])
+    metrics = generation_quality(decodes["samples"], references, decodes["midpoints"], decodes["paths"], judge)
+    return metrics, decodes
