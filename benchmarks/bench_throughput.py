@@ -80,7 +80,6 @@ def cases() -> list[Case]:
         Case("default, batch 128", default.tokenizer, 128, model=default.model),
         Case("default, bf16 autocast", default.tokenizer, 32, bf16=True, model=default.model),
         Case("default, torch.compile", default.tokenizer, 32, model=default.model, compile=True),
-        Case("bert 30k, batch 128, bf16 autocast", "bert-base-uncased", 128, bf16=True),
     ]
 
 

@@ -174,6 +174,9 @@ def command_train(args: argparse.Namespace) -> None:
         )
         return
     print(results_table(result.metrics, result.examples))
+    from .model_card import capability_statement
+
+    print("\n" + capability_statement(result.metrics).replace("**", ""))
     print(f"\nModel directory: {result.output_dir} (wall time {result.wall_time_s / 60:.1f} min)")
 
 

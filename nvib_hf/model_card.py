@@ -544,6 +544,7 @@ def _values(
     split = values.setdefault("evaluation_split", evaluation_split(metrics))
     values.setdefault("evaluation_data", f"the {split} split of {values['dataset_name']}")
     values.setdefault("metrics_table", metrics_table(metrics))
+    values.setdefault("what_it_does", capability_statement(metrics))
     values.setdefault("examples", examples_section(examples))
     if "num_parameters" in placeholders:
         values["num_parameters"] = format_value(values.get("num_parameters") or count_parameters(config))
@@ -555,6 +556,39 @@ def _values(
     )
     values["dataset_id"] = _yaml_scalar(values["dataset_id"])
     return values
+
+
+def capability_statement(metrics: Mapping[str, Any]) -> str:
+    """What the model does, in words that follow its own test numbers (BLEU, vectors kept, sample metrics).
+
+    BLEU ≥ 50 "reconstructs", 10–50 "partly reconstructs", below 10 "does not reconstruct" (a pipeline check or an
+    under-trained model); without metrics the card says it has none.
+    """
+    bleu = metrics.get("bleu")
+    if bleu is None:
+        return (
+            "By design it reconstructs sentences, samples from the prior and interpolates; this card has no test "
+            "metrics that say how well."
+        )
+    if bleu >= 50:
+        text = f"On its test split it reconstructs sentences (greedy BLEU {bleu:.1f})"
+    elif bleu >= 10:
+        text = f"On its test split it reconstructs sentences only partly (greedy BLEU {bleu:.1f})"
+    else:
+        text = (
+            f"**It does not reconstruct sentences** (test BLEU {bleu:.2f}): read it as a pipeline check or an "
+            "under-trained model, not as a working auto-encoder"
+        )
+    kept = metrics.get("vectors_kept_proportion")
+    if kept is not None:
+        text += f"; it keeps {kept:.0%} of its latent vectors"
+    if "sample_distinct_2" in metrics and "sample_repeat_rate" in metrics:
+        text += (
+            f"; its prior samples have distinct-2 {metrics['sample_distinct_2']:.2f} (real test sentences: "
+            f"{metrics.get('reference_distinct_2', float('nan')):.2f}) and {metrics['sample_repeat_rate']:.0%} "
+            "of them repeat a token four or more times in a row"
+        )
+    return text + "."
 
 
 def render_model_card(

@@ -279,3 +279,38 @@ def test_shuffle_and_split_is_deterministic():
     assert a == data.shuffle_and_split(items, validation_size=5, test_size=5, seed=3)
     assert sorted(a["train"] + a["validation"] + a["test"], key=int) == items
     assert [len(a[s]) for s in data.SPLITS] == [40, 5, 5]
+
+
+def test_shipped_wordpiece_8k_tokenizer_loads_by_name():
+    from nvib_hf.data import load_tokenizer
+
+    tokenizer = load_tokenizer("wordpiece-8k")
+    assert len(tokenizer) == 8000
+    assert (tokenizer.pad_token_id, tokenizer.unk_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id) == (
+        0,
+        1,
+        2,
+        3,
+    )
+    ids = tokenizer("the city lies on the river.")["input_ids"]
+    assert ids[0] == 2 and ids[-1] == 3 and 1 not in ids
+    assert len(load_tokenizer("bert-base-uncased")) == 30522
+
+
+def test_every_shipped_tokenizer_sees_the_same_splits():
+    from nvib_hf.data import load_sentences, load_tokenizer
+
+    bert = load_sentences(tokenizer=load_tokenizer("bert-base-uncased"))
+    small = load_sentences(tokenizer=load_tokenizer("wordpiece-8k"))
+    for split in ("train", "validation", "test"):
+        assert bert[split]["text"] == small[split]["text"]
+
+
+def test_prepare_data_makes_room_for_the_longest_sentence():
+    from nvib_hf.training import TrainOptions, prepare_data
+
+    options = TrainOptions.from_preset("tiny", tokenizer="wordpiece-8k")
+    tokenizer, _, tokenized, probs = prepare_data(options)
+    longest = max(len(ids) for split in tokenized.values() for ids in split["input_ids"])
+    positions = options.model["max_position_embeddings"]
+    assert positions >= longest and positions % 16 == 0 and len(probs) == positions + 2

@@ -145,3 +145,22 @@ def test_write_model_card(tmp_path):
     path = write_model_card(tmp_path / "model", config=tiny_config(), metrics=METRICS, command=COMMAND)
     assert path == tmp_path / "model" / "README.md"
     assert ModelCard.load(path).data.license == "apache-2.0"
+
+
+def test_card_words_follow_its_numbers():
+    from nvib_hf.model_card import capability_statement
+
+    assert "does not reconstruct" in capability_statement({"bleu": 0.4, "vectors_kept_proportion": 0.96})
+    assert "only partly" in capability_statement({"bleu": 25.5})
+    good = capability_statement(
+        {
+            "bleu": 61.0,
+            "vectors_kept_proportion": 0.55,
+            "sample_distinct_2": 0.7,
+            "reference_distinct_2": 0.78,
+            "sample_repeat_rate": 0.02,
+        }
+    )
+    assert good.startswith("On its test split it reconstructs sentences (greedy BLEU 61.0)")
+    assert "keeps 55% of its latent vectors" in good and "distinct-2 0.70" in good
+    assert "no test metrics" in capability_statement({})
