@@ -412,7 +412,9 @@ def card_training_args(options: TrainOptions) -> dict[str, Any]:
     return {key: getattr(options, key) for key in keys}
 
 
-def generation_metrics(model, tokenizer, test_sentences: list[str], seed: int) -> dict[str, float]:
+def generation_metrics(
+    model, tokenizer, test_sentences: list[str], seed: int, num_samples: int = 200, num_pairs: int = 20
+) -> dict[str, float]:
     """Prior-sample and interpolation quality (``sample_quality.evaluate_generation``), judged by the external LM
     when it is installed (a one-line notice otherwise)."""
     import sys
@@ -424,7 +426,9 @@ def generation_metrics(model, tokenizer, test_sentences: list[str], seed: int) -
         print(
             f"nvib-hf: the external judge is not installed, so no judge perplexity ({JUDGE_INSTALL})", file=sys.stderr
         )
-    metrics, _ = evaluate_generation(model, tokenizer, test_sentences, seed=seed, judge=judge)
+    metrics, _ = evaluate_generation(
+        model, tokenizer, test_sentences, num_samples=num_samples, num_pairs=num_pairs, seed=seed, judge=judge
+    )
     return metrics
 
 
@@ -460,7 +464,12 @@ def run_training(options: TrainOptions, *, resume: bool = False, command: str = 
     result.metrics = evaluate_reconstruction(model, test, tokenizer, batch_size=options.batch_size, show_progress=True)
     result.metrics.update(latent_usage(model, test, batch_size=options.batch_size))
     if model.config.bottleneck != "none":
-        result.metrics.update(generation_metrics(model, tokenizer, list(sentences["test"]["text"]), options.seed))
+        count = min(200, options.eval_samples or 200)  # the tiny preset's 64 test sentences: 64 samples, 16 paths
+        result.metrics.update(
+            generation_metrics(
+                model, tokenizer, list(sentences["test"]["text"]), options.seed, count, max(count // 10, 1)
+            )
+        )
     result.examples = collect_examples(
         model, tokenizer, list(sentences["test"]["text"]), options.num_examples, options.seed
     )

@@ -77,3 +77,24 @@ def test_readme_sweep_tables_are_the_published_results(results, committed_config
     # The config the sweep recorded is the committed one (run 2 read the same content from /tmp/p.yaml).
     config = yaml.safe_load((root / committed_config).read_text())
     assert config == {key: info["sweep_config"][key] for key in config}
+
+
+MAIN_JOB_ROWS = {
+    "BLEU of greedy reconstructions (sacrebleu, 0–100)": ("bleu", 2),
+    "proportion of vectors kept": ("vectors_kept_proportion", 3),
+    "prior samples: distinct-2 (real test sentences: 0.86)": ("sample_distinct_2", 3),
+    "reconstruction cross-entropy per token; token accuracy (teacher forced)": ("reconstruction_loss", 3),
+}
+
+
+def test_readme_main_job_table_is_the_committed_result():
+    """The README's main-job numbers are those of results/main-default/eval_results.json."""
+    text = README.read_text()
+    section = text[text.index("### The main job (preset `default`)") :]
+    metrics = json.loads((README.parent / "results" / "main-default" / "eval_results.json").read_text())
+    for label, (key, digits) in MAIN_JOB_ROWS.items():
+        row = next(line for line in section.splitlines() if line.startswith(f"| {label} |"))
+        assert row.split("|")[2].strip().split(";")[0] == f"{metrics[key]:.{digits}f}", label
+    assert f"{metrics['sample_repeat_rate']:.1%}".replace("%", " %") in section
+    assert f"**{metrics['latent_gap']:.2f}**" in section
+    assert metrics["reference_distinct_2"] == pytest.approx(0.86, abs=0.005)
