@@ -17,96 +17,62 @@ import argparse
 import random
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
-from nvib_hf.configuration_nvae import NvaeConfig
 from nvib_hf.data import load_sentences, load_tokenizer
 from nvib_hf.modeling_nvae import NvaeForConditionalGeneration
 from nvib_hf.trainer import NvaeDataCollator
-from nvib_hf.training import TrainOptions
-
-# Today's default before the throughput work (the reference every ratio is against): bert-base-uncased word pieces,
-# d_model 128, 2+2 post-LayerNorm layers, 4 heads, FFN 512, dropout 0.1, one cross-attention head, batch 32, fp32.
-REFERENCE_MODEL = dict(
-    d_model=128,
-    encoder_layers=2,
-    decoder_layers=2,
-    encoder_attention_heads=4,
-    decoder_attention_heads=4,
-    encoder_ffn_dim=512,
-    decoder_ffn_dim=512,
-    dropout=0.1,
-    normalize_before=False,
-    cross_attention_heads=1,
-)
+from nvib_hf.training import TrainOptions, build_config
 
 
 @dataclass
 class Case:
     name: str
-    tokenizer: str  # a shipped tokenizer name
-    batch_size: int
-    bf16: bool = False
-    model: dict = field(default_factory=dict)  # NvaeConfig overrides of REFERENCE_MODEL
+    overrides: dict  # TrainOptions fields over the preset (the reference: TrainOptions' own defaults)
+    preset: str | None = "default"
     compile: bool = False
 
-
-def default_case() -> Case:
-    """The ``default`` preset as the main job trains it."""
-    options = TrainOptions.from_preset("default")
-    model = dict(
-        d_model=options.d_model,
-        encoder_layers=options.encoder_layers,
-        decoder_layers=options.decoder_layers,
-        encoder_attention_heads=options.attention_heads,
-        decoder_attention_heads=options.attention_heads,
-        encoder_ffn_dim=options.ffn_dim,
-        decoder_ffn_dim=options.ffn_dim,
-        dropout=options.dropout,
-        **options.model,
-    )
-    return Case("default preset (8k word pieces, batch 32, fp32)", options.tokenizer, options.batch_size, model=model)
+    def options(self) -> TrainOptions:
+        """The reference (``preset=None``) is the default before the throughput work: ``TrainOptions()``'s values,
+        i.e. bert-base-uncased word pieces, d_model 128, 2+2 post-LN layers, 4 heads, dropout 0.1, batch 32, fp32."""
+        if self.preset is None:
+            return TrainOptions.from_dict(self.overrides)
+        return TrainOptions.from_preset(self.preset, **self.overrides)
 
 
 def cases() -> list[Case]:
-    default = default_case()
     return [
-        Case("reference: bert-base-uncased 30k, batch 32, fp32", "bert-base-uncased", 32),
-        default,
-        Case("default, dropout 0", default.tokenizer, 32, model={**default.model, "dropout": 0.0}),
-        Case("default, batch 64", default.tokenizer, 64, model=default.model),
-        Case("default, batch 128", default.tokenizer, 128, model=default.model),
-        Case("default, bf16 autocast", default.tokenizer, 32, bf16=True, model=default.model),
-        Case("default, torch.compile", default.tokenizer, 32, model=default.model, compile=True),
+        Case("reference: bert-base-uncased 30k, batch 32, fp32", {}, preset=None),
+        Case("default preset (8k word pieces, batch 32, fp32)", {}),
+        Case("default, dropout 0", {"dropout": 0.0}),
+        Case("default, batch 64", {"batch_size": 64}),
+        Case("default, batch 128", {"batch_size": 128}),
+        Case("default, bf16 autocast", {"bf16": True}),
+        Case("default, torch.compile", {}, compile=True),
     ]
 
 
 def build(case: Case, texts: list[str]):
-    """(model, optimiser, batches) for one case, on real batches of the shipped corpus grouped by length."""
-    tokenizer = load_tokenizer(case.tokenizer)
-    config = NvaeConfig(
-        vocab_size=len(tokenizer),
-        pad_token_id=tokenizer.pad_token_id,
-        decoder_start_token_id=tokenizer.cls_token_id,
-        bos_token_id=tokenizer.cls_token_id,
-        eos_token_id=tokenizer.sep_token_id,
-        max_position_embeddings=96,
-        **{**REFERENCE_MODEL, **case.model},
-    )
+    """(model, optimiser, batches, bf16) for one case: the model ``nvib-hf train`` builds from the case's options, on real
+    batches of the shipped corpus grouped by length."""
+    options = case.options()
+    options.model = {**options.model, "max_position_embeddings": 96}
+    tokenizer = load_tokenizer(options.tokenizer)
     torch.manual_seed(0)
-    model = NvaeForConditionalGeneration(config).train()
+    model = NvaeForConditionalGeneration(build_config(options, tokenizer, None)).train()
     optimiser = torch.optim.AdamW(model.parameters(), lr=1e-4)
     ids = tokenizer(texts)["input_ids"]
     ids.sort(key=len)  # group by length, as the trainer does
     collate = NvaeDataCollator(pad_token_id=tokenizer.pad_token_id)
-    chunks = [ids[i : i + case.batch_size] for i in range(0, len(ids) - case.batch_size, case.batch_size)]
+    size = options.batch_size
+    chunks = [ids[i : i + size] for i in range(0, len(ids) - size, size)]
     random.Random(0).shuffle(chunks)
     batches = [collate([{"input_ids": x, "labels": x[1:]} for x in chunk]) for chunk in chunks]
     if case.compile:
         model.forward = torch.compile(model.forward, dynamic=True)
-    return model, optimiser, batches
+    return model, optimiser, batches, options.bf16
 
 
 def train_step(model, optimiser, batch, bf16: bool) -> int:
@@ -121,11 +87,11 @@ def train_step(model, optimiser, batch, bf16: bool) -> int:
 
 def timed_block(state, case: Case, steps: int) -> tuple[float, float]:
     """(target tokens per second, sentences per second) over ``steps`` steps (the batches cycle)."""
-    model, optimiser, batches, cursor = state
+    model, optimiser, batches, cursor, bf16 = state
     tokens, sentences, start = 0, 0, time.perf_counter()
     for _ in range(steps):
         batch = batches[cursor[0] % len(batches)]
-        tokens += train_step(model, optimiser, batch, case.bf16)
+        tokens += train_step(model, optimiser, batch, bf16)
         sentences += batch["input_ids"].shape[0]
         cursor[0] += 1
     elapsed = time.perf_counter() - start
@@ -136,10 +102,10 @@ def profile(state, case: Case, top: int = 8) -> str:
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
 
-    model, optimiser, batches, _ = state
+    model, optimiser, batches, _, bf16 = state
     with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
         for batch in batches[:3]:
-            train_step(model, optimiser, batch, case.bf16)
+            train_step(model, optimiser, batch, bf16)
     return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=top)
 
 
@@ -156,8 +122,8 @@ def main() -> None:
     texts = list(load_sentences(max_sentences=args.sentences)["train"]["text"])
     states = {}
     for case in chosen:
-        model, optimiser, batches = build(case, texts)
-        states[case.name] = (model, optimiser, batches, [0])
+        model, optimiser, batches, bf16 = build(case, texts)
+        states[case.name] = (model, optimiser, batches, [0], bf16)
         timed_block(states[case.name], case, 2)  # warm-up
     results: dict[str, list[tuple[float, float]]] = {case.name: [] for case in chosen}
     for _ in range(args.repeats):
