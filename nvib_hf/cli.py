@@ -322,7 +322,8 @@ def add_train_parser(commands) -> None:
         "--preset",
         choices=sorted(PRESETS),
         default="default",
-        help="tiny: a 1-2 minute smoke run; default: the ~10 minute main job; paper: the paper's setting",
+        help="tiny: a 1-2 minute pipeline check (its model does not reconstruct); default: the ~20 minute main job; "
+        "paper: the paper's setting",
     )
     train.add_argument(
         "--config",
