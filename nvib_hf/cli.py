@@ -203,9 +203,9 @@ def command_evaluate(args: argparse.Namespace) -> None:
     )
     metrics.update(latent_usage(model, data, batch_size=args.batch_size, max_samples=args.max_samples or 256))
     if model.config.bottleneck != "none":
-        from .training import generation_metrics
+        from .sample_quality import judged_generation_metrics
 
-        metrics.update(generation_metrics(model, tokenizer, list(sentences[args.split]["text"]), seed=0))
+        metrics.update(judged_generation_metrics(model, tokenizer, list(sentences[args.split]["text"]), seed=0))
     print_json(metrics)
     if args.output:
         Path(args.output).write_text(json.dumps(metrics, indent=2) + "\n")

@@ -112,9 +112,9 @@ class ExternalJudge:
     """
 
     def __init__(self, device: str = "cpu"):
-        path = judge_path()
-        if path is None or importlib.util.find_spec("gguf") is None:
+        if not judge_available():
             raise RuntimeError(f"the external judge (SmolLM2-135M) is not installed: {JUDGE_INSTALL}")
+        path = judge_path()
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
@@ -213,3 +213,21 @@ def evaluate_generation(
     references = list(sentences[:num_samples])
     metrics = generation_quality(decodes["samples"], references, decodes["midpoints"], decodes["paths"], judge)
     return metrics, decodes
+
+
+def judged_generation_metrics(
+    model: Any, tokenizer: Any, sentences: Sequence[str], seed: int, num_samples: int = 200, num_pairs: int = 20
+) -> dict[str, float]:
+    """``evaluate_generation``'s metrics, judged by the external LM when it is installed (a one-line notice on
+    stderr otherwise): what ``nvib-hf train`` and ``nvib-hf evaluate`` report."""
+    import sys
+
+    judge = ExternalJudge() if judge_available() else None
+    if judge is None:
+        print(
+            f"nvib-hf: the external judge is not installed, so no judge perplexity ({JUDGE_INSTALL})", file=sys.stderr
+        )
+    metrics, _ = evaluate_generation(
+        model, tokenizer, sentences, num_samples=num_samples, num_pairs=num_pairs, seed=seed, judge=judge
+    )
+    return metrics

@@ -22,6 +22,7 @@ from .data import length_histogram, load_sentences, load_tokenizer, tokenize_dat
 from .dataclass_options import reject_unknown_fields
 from .diagnostics import latent_usage
 from .modeling_nvae import NvaeForConditionalGeneration
+from .sample_quality import judged_generation_metrics
 from .schedules import KLSchedule
 from .trainer import NvaeTrainer, evaluate_reconstruction
 
@@ -412,26 +413,6 @@ def card_training_args(options: TrainOptions) -> dict[str, Any]:
     return {key: getattr(options, key) for key in keys}
 
 
-def generation_metrics(
-    model, tokenizer, test_sentences: list[str], seed: int, num_samples: int = 200, num_pairs: int = 20
-) -> dict[str, float]:
-    """Prior-sample and interpolation quality (``sample_quality.evaluate_generation``), judged by the external LM
-    when it is installed (a one-line notice otherwise)."""
-    import sys
-
-    from .sample_quality import JUDGE_INSTALL, ExternalJudge, evaluate_generation, judge_available
-
-    judge = ExternalJudge() if judge_available() else None
-    if judge is None:
-        print(
-            f"nvib-hf: the external judge is not installed, so no judge perplexity ({JUDGE_INSTALL})", file=sys.stderr
-        )
-    metrics, _ = evaluate_generation(
-        model, tokenizer, test_sentences, num_samples=num_samples, num_pairs=num_pairs, seed=seed, judge=judge
-    )
-    return metrics
-
-
 def run_training(options: TrainOptions, *, resume: bool = False, command: str = "") -> TrainResult:
     """Train on the data, evaluate on the test split, and write the model directory to ``options.output_dir``."""
     start = time.time()
@@ -464,9 +445,9 @@ def run_training(options: TrainOptions, *, resume: bool = False, command: str = 
     result.metrics = evaluate_reconstruction(model, test, tokenizer, batch_size=options.batch_size, show_progress=True)
     result.metrics.update(latent_usage(model, test, batch_size=options.batch_size))
     if model.config.bottleneck != "none":
-        count = min(200, options.eval_samples or 200)  # the tiny preset's 64 test sentences: 64 samples, 16 paths
+        count = min(200, options.eval_samples or 200)  # the tiny preset's 64 test sentences: 64 samples, 6 paths
         result.metrics.update(
-            generation_metrics(
+            judged_generation_metrics(
                 model, tokenizer, list(sentences["test"]["text"]), options.seed, count, max(count // 10, 1)
             )
         )
