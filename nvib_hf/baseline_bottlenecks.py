@@ -24,6 +24,12 @@ def _uniform_latent(z: torch.Tensor, mask: torch.Tensor, num_tokens: torch.Tenso
     return NvibLatent(z=z, pi=pi, mask=mask, vectors_kept=kept, vectors_kept_proportion=kept / num_tokens, **fields)
 
 
+def token_positions(latent: NvibLatent) -> torch.Tensor:
+    """``[B, K]`` = 0, 1, ..., K − 1: one latent vector per token, in token order."""
+    batch, num_components = latent.z.shape[:2]
+    return torch.arange(num_components, device=latent.z.device).expand(batch, num_components)
+
+
 class IdentityBottleneck(nn.Module):
     """No bottleneck: the latent is the encoder's vectors, no KL."""
 
@@ -34,6 +40,10 @@ class IdentityBottleneck(nn.Module):
     def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor) -> NvibLatent:
         valid = require_nonempty(attention_mask)
         return _uniform_latent(hidden_states, valid, valid.sum(-1).to(hidden_states.dtype), valid=valid)
+
+    def component_positions(self, latent: NvibLatent) -> torch.Tensor:
+        """``[B, K]`` the token position of each latent vector: vector i is token i."""
+        return token_positions(latent)
 
     def kl(self, latent: NvibLatent) -> tuple[torch.Tensor, torch.Tensor]:
         zero = latent.z.new_zeros(latent.z.shape[0])
@@ -68,6 +78,12 @@ class GaussianBottleneck(nn.Module):
         mu, logvar = self.mu_proj(hidden_states), self.logvar_proj(hidden_states)
         z = mu + (0.5 * logvar).exp() * torch.randn_like(mu) if self.training else mu
         return _uniform_latent(z, valid, num_tokens, mu=mu, logvar=logvar, valid=valid)
+
+    def component_positions(self, latent: NvibLatent) -> torch.Tensor:
+        """``[B, K]`` the token position of each latent vector (vector i is token i); the pooled vector has none."""
+        if self.pooled:
+            raise ValueError('bottleneck="vae_pooled" has one vector for the whole sentence: no token positions.')
+        return token_positions(latent)
 
     def kl(self, latent: NvibLatent) -> tuple[torch.Tensor, torch.Tensor]:
         uniform = latent.valid.to(latent.mu.dtype)

@@ -367,6 +367,8 @@ def add_train_parser(commands) -> None:
         ("--lambda-dirichlet", float, "λ_D, weight of the Dirichlet KL (default 1)"),
         ("--kl-start-step", int, "KL weights are 0 before this step (default 600)"),
         ("--kl-warmup-steps", int, "steps of KL annealing from 0 to λ"),
+        ("--lambda-alignment", float, "λ_A, guided-alignment weight at step 0 (0: off; default preset 1)"),
+        ("--alignment-steps", int, "λ_A falls linearly to 0 by this step"),
         ("--max-steps", int, "optimiser steps"),
         ("--batch-size", int, "sentences per step"),
         ("--learning-rate", float, "Adam learning rate"),

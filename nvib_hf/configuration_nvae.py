@@ -51,6 +51,10 @@ class NvaeConfig(PreTrainedConfig):
             simplifications (see `DenoisingCrossAttention`).
         lambda_gaussian [λ_G] / lambda_dirichlet [λ_D]: weights of KL_G and KL_D in the loss (KL_G is also the
             Gaussian KL of the `"vae"` baselines).
+        lambda_alignment [λ_A]: weight of the guided-alignment loss L_A (`alignment.py`), a training aid that leads
+            the cross-attention of decoder position j to the latent component of token j + 1 (reconstruction); 0,
+            the default, is the paper's objective. Trainers schedule it down to 0 early in training.
+        alignment_width [w]: width, in tokens, of the band of components L_A does not penalise.
         prior_weights: mixture weights of prior samples, `"uniform"` or drawn from a Dirichlet.
         prior_num_components_probs: distribution of the number of components n of a prior sample (index = n),
             usually filled from the training data's lengths; `None` falls back to `prior_num_components_default`.
@@ -99,6 +103,8 @@ class NvaeConfig(PreTrainedConfig):
     denoising_compat: str = "exact"
     lambda_gaussian: float = 0.01
     lambda_dirichlet: float = 1.0
+    lambda_alignment: float = 0.0
+    alignment_width: float = 1.5
     prior_weights: str = "uniform"
     prior_num_components_probs: list[float] | None = None
     prior_num_components_default: int = 16
@@ -144,9 +150,9 @@ class NvaeConfig(PreTrainedConfig):
             _require(self.d_model % getattr(self, name) == 0, name, f"a divisor of d_model={self.d_model}")
         for name in ("dropout", "attention_dropout", "activation_dropout", "encoder_layerdrop", "decoder_layerdrop"):
             _require(0.0 <= getattr(self, name) < 1.0, name, "in [0, 1)")
-        for name in ("prior_variance", "prior_alpha", "init_std", "alpha_log_max"):
+        for name in ("prior_variance", "prior_alpha", "init_std", "alpha_log_max", "alignment_width"):
             _require(getattr(self, name) > 0, name, "positive")
-        for name in ("delta", "alpha_prune_threshold", "lambda_gaussian", "lambda_dirichlet"):
+        for name in ("delta", "alpha_prune_threshold", "lambda_gaussian", "lambda_dirichlet", "lambda_alignment"):
             _require(getattr(self, name) >= 0, name, "non-negative")
         for name, choices in (
             ("bottleneck", BOTTLENECKS),
@@ -159,6 +165,11 @@ class NvaeConfig(PreTrainedConfig):
             self.bottleneck != "none" or self.latent_dim == self.d_model,
             "latent_dim",
             f'equal to d_model={self.d_model} with bottleneck="none" (the decoder reads the encoder states)',
+        )
+        _require(
+            self.bottleneck != "vae_pooled" or self.lambda_alignment == 0,
+            "lambda_alignment",
+            '0 with bottleneck="vae_pooled" (one vector per sentence: nothing to align)',
         )
         from transformers.activations import ACT2FN
 

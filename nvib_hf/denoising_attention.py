@@ -131,6 +131,7 @@ class DenoisingCrossAttention(nn.Module):
         self.k_proj = nn.Linear(self.latent_dim, self.embed_dim)
         self.v_proj = nn.Linear(self.latent_dim, self.embed_dim)
         self.out_proj = nn.Linear(self.embed_dim, self.embed_dim)
+        self.weight_sink: list | None = None  # set by `alignment.recorded_cross_attention`: weights go here
 
     def forward(
         self,
@@ -152,7 +153,10 @@ class DenoisingCrossAttention(nn.Module):
         if eval_form:
             heads, weights = self._eval_heads(query, keys, values)
         else:
-            heads, weights = self._standard_heads(query, keys, values, output_attentions)
+            record = self.weight_sink is not None
+            heads, weights = self._standard_heads(query, keys, values, output_attentions or record)
+        if self.weight_sink is not None:
+            self.weight_sink.append(weights)
         heads = heads.transpose(1, 2).reshape(batch, length, self.embed_dim)  # [B, T, D]
         return self.out_proj(heads), weights
 

@@ -9,6 +9,7 @@ gradient checkpointing and output capture are reused as they are.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -21,6 +22,7 @@ from transformers.models.bart.modeling_bart import BartDecoder, BartDecoderLayer
 from transformers.models.mbart.modeling_mbart import MBartDecoder, MBartDecoderLayer, MBartEncoder
 from transformers.utils.output_capturing import OutputRecorder
 
+from .alignment import guided_alignment_loss, recorded_cross_attention
 from .baseline_bottlenecks import GaussianBottleneck, IdentityBottleneck
 from .configuration_nvae import NvaeConfig
 from .denoising_attention import DenoisingCrossAttention
@@ -80,10 +82,12 @@ class NvaeSeq2SeqModelOutput(Seq2SeqModelOutput):
 class NvaeSeq2SeqLMOutput(Seq2SeqLMOutput):
     """``Seq2SeqLMOutput`` plus the parts of the objective (batch means) and the latent statistics (``[B]``).
 
-    ``loss`` = ``reconstruction_loss`` + λ_G ``kl_gaussian`` + λ_D ``kl_dirichlet``.
+    ``loss`` = ``reconstruction_loss`` + λ_G ``kl_gaussian`` + λ_D ``kl_dirichlet`` (+ λ_A ``alignment_loss`` while
+    the guided alignment is on).
     """
 
     reconstruction_loss: torch.Tensor | None = None
+    alignment_loss: torch.Tensor | None = None
     kl_gaussian: torch.Tensor | None = None
     kl_dirichlet: torch.Tensor | None = None
     vectors_kept: torch.Tensor | None = None
@@ -327,12 +331,13 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
         use_cache: bool | None = None,
         lambda_gaussian: float | None = None,
         lambda_dirichlet: float | None = None,
+        lambda_alignment: float | None = None,
         **kwargs,
     ) -> NvaeSeq2SeqLMOutput:
         """Reconstruct ``labels`` (ids, −100 ignored) from the latent of ``input_ids``.
 
-        ``lambda_gaussian`` / ``lambda_dirichlet`` override the config's KL weights for this call (the trainer's
-        annealing schedules pass them).
+        ``lambda_gaussian`` / ``lambda_dirichlet`` / ``lambda_alignment`` override the config's weights for this call
+        (the trainer's schedules pass them). The guided-alignment loss is computed in training mode only.
         """
         if labels is not None:
             use_cache = False
@@ -344,17 +349,25 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
             decoder_input_ids = shift_tokens_right(target, self.config.pad_token_id, self.config.decoder_start_token_id)
         if encoder_outputs is None:
             encoder_outputs = self.model.encoder(input_ids, attention_mask, inputs_embeds, **kwargs)
-        outputs = self.model(
-            decoder_input_ids=decoder_input_ids,
-            decoder_attention_mask=decoder_attention_mask,
-            encoder_outputs=encoder_outputs,
-            cache=cache,
-            decoder_inputs_embeds=decoder_inputs_embeds,
-            use_cache=use_cache,
-            **kwargs,
-        )
+        weight_a = self.config.lambda_alignment if lambda_alignment is None else lambda_alignment
+        guided = bool(weight_a) and labels is not None and self.training
+        with recorded_cross_attention(self.model.decoder) if guided else nullcontext() as cross_weights:
+            outputs = self.model(
+                decoder_input_ids=decoder_input_ids,
+                decoder_attention_mask=decoder_attention_mask,
+                encoder_outputs=encoder_outputs,
+                cache=cache,
+                decoder_inputs_embeds=decoder_inputs_embeds,
+                use_cache=use_cache,
+                **kwargs,
+            )
         logits = self.lm_head(outputs.last_hidden_state)  # [B, T, V]
-        parts = self._loss_parts(logits, labels, encoder_outputs.latent, lambda_gaussian, lambda_dirichlet)
+        latent = encoder_outputs.latent
+        parts = self._loss_parts(logits, labels, latent, lambda_gaussian, lambda_dirichlet)
+        if guided:
+            positions = self.bottleneck.component_positions(latent)  # [B, K]
+            alignment = guided_alignment_loss(cross_weights, positions, labels.ne(-100), self.config.alignment_width)
+            parts.update(alignment_loss=alignment, loss=parts["loss"] + weight_a * alignment)
         return NvaeSeq2SeqLMOutput(
             logits=logits,
             cache=outputs.cache,

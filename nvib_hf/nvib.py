@@ -146,6 +146,14 @@ class NvibLayer(nn.Module):
             vectors_kept_proportion=proportion,
         )
 
+    def component_positions(self, latent: NvibLatent) -> torch.Tensor:
+        """``[B, K]`` the token position of each latent component: −1 for the prior component (index 0), i − 1 for
+        component i; in training each of the κ adjacent copies of a component has its position."""
+        batch, num_components = latent.z.shape[:2]
+        copies = num_components // latent.alpha.shape[1] if latent.alpha is not None else 1
+        index = torch.arange(num_components, device=latent.z.device) // copies - 1
+        return index.expand(batch, num_components)
+
     def kl(self, latent: NvibLatent) -> tuple[torch.Tensor, torch.Tensor]:
         """(KL_G, KL_D) per sentence, ``[B]`` each, as normalised in ``kl.py``."""
         cfg = self.config

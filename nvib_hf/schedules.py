@@ -147,4 +147,30 @@ class KLSchedule:
         return cls(**data)
 
 
-__all__ = ["SCHEDULE_KINDS", "KLSchedule", "constant", "cosine", "cyclical", "linear"]
+@dataclass
+class DecaySchedule:
+    """A weight that starts at w_max and falls linearly to 0: w(t) = w_max · max(0, 1 − t / D).
+
+    Used for the guided-alignment weight λ_A (``alignment.py``): a training aid for the first D steps only.
+
+    Args:
+        max_weight: w_max, the weight at step 0 (≥ 0).
+        decay_steps: D, the step from which the weight is 0 (≥ 0; 0 means always 0).
+    """
+
+    max_weight: float = 0.0
+    decay_steps: int = 0
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.max_weight, (int, float)) and math.isfinite(self.max_weight) and self.max_weight >= 0):
+            raise ValueError(f"DecaySchedule.max_weight must be a finite number >= 0 (got {self.max_weight!r}).")
+        if not (isinstance(self.decay_steps, int) and not isinstance(self.decay_steps, bool) and self.decay_steps >= 0):
+            raise ValueError(f"DecaySchedule.decay_steps must be an integer >= 0 (got {self.decay_steps!r}).")
+
+    def __call__(self, step: int) -> float:
+        if self.decay_steps == 0:
+            return 0.0
+        return float(self.max_weight) * max(0.0, 1.0 - step / self.decay_steps)
+
+
+__all__ = ["SCHEDULE_KINDS", "DecaySchedule", "KLSchedule", "constant", "cosine", "cyclical", "linear"]

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from transformers import Seq2SeqTrainer
 from transformers.trainer_utils import speed_metrics
 
-from .schedules import KLSchedule
+from .schedules import DecaySchedule, KLSchedule
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "labels")
 TRAIN_LOG_KEYS = (
@@ -271,6 +271,9 @@ class NvaeTrainer(Seq2SeqTrainer):
     Args:
         kl_gaussian_schedule / kl_dirichlet_schedule: ``KLSchedule`` of λ_G / λ_D over global steps; ``None`` keeps
             the model config's ``lambda_gaussian`` / ``lambda_dirichlet``.
+        alignment_schedule: ``DecaySchedule`` of the guided-alignment weight λ_A (``alignment.py``); ``None`` keeps
+            the config's ``lambda_alignment``. Its loss and weight are logged as ``alignment_loss`` and
+            ``lambda_alignment`` while it is on.
         generation_eval: add greedy-reconstruction ``bleu`` and ``exact_match`` to ``evaluate()``; ``None`` follows
             ``args.predict_with_generate``. Needs ``processing_class`` (the tokenizer) to decode.
         data_collator: defaults to ``NvaeDataCollator`` with the model's pad id.
@@ -292,6 +295,7 @@ class NvaeTrainer(Seq2SeqTrainer):
         *,
         kl_gaussian_schedule: KLSchedule | None = None,
         kl_dirichlet_schedule: KLSchedule | None = None,
+        alignment_schedule: DecaySchedule | None = None,
         generation_eval: bool | None = None,
         **kwargs: Any,
     ) -> None:
@@ -306,6 +310,9 @@ class NvaeTrainer(Seq2SeqTrainer):
         ):
             if schedule is not None and not isinstance(schedule, KLSchedule):
                 raise ValueError(f"{name} must be a KLSchedule or None (got {type(schedule).__name__}).")
+        if alignment_schedule is not None and not isinstance(alignment_schedule, DecaySchedule):
+            raise ValueError(f"alignment_schedule must be a DecaySchedule or None (got {type(alignment_schedule).__name__}).")
+        self.alignment_schedule = alignment_schedule
         self.kl_gaussian_schedule = kl_gaussian_schedule
         self.kl_dirichlet_schedule = kl_dirichlet_schedule
         self.generation_eval = generation_eval
@@ -338,7 +345,10 @@ class NvaeTrainer(Seq2SeqTrainer):
         if "labels" not in inputs:
             raise ValueError("NvaeTrainer needs labels (the input ids without the leading [CLS], −100 for padding).")
         lam_g, lam_d = self.kl_weights()
-        outputs = model(**inputs, lambda_gaussian=lam_g, lambda_dirichlet=lam_d)
+        extra = {}
+        if self.alignment_schedule is not None:
+            extra["lambda_alignment"] = self.alignment_schedule(self.state.global_step)
+        outputs = model(**inputs, lambda_gaussian=lam_g, lambda_dirichlet=lam_d, **extra)
         if not model.training:
             return (outputs.loss, outputs) if return_outputs else outputs.loss
         labels = inputs["labels"]
@@ -350,6 +360,10 @@ class NvaeTrainer(Seq2SeqTrainer):
         kl_g = zero if outputs.kl_gaussian is None else outputs.kl_gaussian
         kl_d = zero if outputs.kl_dirichlet is None else outputs.kl_dirichlet
         loss = outputs.reconstruction_loss * token_share + (lam_g * kl_g + lam_d * kl_d) * sentence_share
+        if outputs.alignment_loss is not None:
+            loss = loss + extra["lambda_alignment"] * outputs.alignment_loss * token_share
+            self._train_means.add("alignment_loss", outputs.alignment_loss.detach(), token_share)
+            self._train_means.add("lambda_alignment", extra["lambda_alignment"], sentence_share)
         self._record_train_step(outputs, kl_g, kl_d, lam_g, lam_d, token_share, sentence_share)
         return (loss, outputs) if return_outputs else loss
 

@@ -23,7 +23,7 @@ from .dataclass_options import reject_unknown_fields
 from .diagnostics import latent_usage
 from .modeling_nvae import NvaeForConditionalGeneration
 from .sample_quality import judged_generation_metrics
-from .schedules import KLSchedule
+from .schedules import DecaySchedule, KLSchedule
 from .trainer import NvaeTrainer, evaluate_reconstruction
 
 
@@ -48,6 +48,10 @@ class TrainOptions:
     kl_schedule: str = "linear"
     kl_start_step: int = 600  # KL weights are 0 before this step: the auto-encoder first learns to use its latent
     kl_warmup_steps: int = 600
+    # Guided alignment (alignment.py): λ_A at step 0, falling linearly to 0 at alignment_steps; 0 turns it off.
+    lambda_alignment: float = 0.0
+    alignment_steps: int = 0
+    group_by_length: bool = True  # batches of sentences of similar length (LengthGroupedSampler): less padding
     max_steps: int = 1800
     batch_size: int = 32
     learning_rate: float = 3e-4  # 1e-3 and above stalled on the LM plateau (latent unused) in our CPU runs
@@ -112,13 +116,24 @@ class TrainOptions:
         for name in ("max_train_sentences", "eval_samples", "eval_steps", "stop_after_steps"):
             value = getattr(self, name)
             require(value is None or (is_int(value) and value >= 1), name, "an integer >= 1 (or unset)")
-        for name in ("kl_start_step", "kl_warmup_steps", "warmup_steps", "seed"):
+        for name in ("kl_start_step", "kl_warmup_steps", "warmup_steps", "seed", "alignment_steps"):
             value = getattr(self, name)
             require(is_int(value) and value >= 0, name, "an integer >= 0")
         require(is_real(self.learning_rate) and self.learning_rate > 0, "learning_rate", "a number > 0")
-        for name in ("lambda_gaussian", "lambda_dirichlet", "max_grad_norm"):
+        for name in ("lambda_gaussian", "lambda_dirichlet", "max_grad_norm", "lambda_alignment"):
             value = getattr(self, name)
             require(is_real(value) and value >= 0, name, "a number >= 0")
+        require(
+            self.lambda_alignment == 0 or self.alignment_steps >= 1,
+            "alignment_steps",
+            "an integer >= 1 when lambda_alignment > 0 (the step at which the guide is off)",
+        )
+        require(
+            self.lambda_alignment == 0 or self.bottleneck != "vae_pooled",
+            "lambda_alignment",
+            '0 with bottleneck "vae_pooled" (one vector per sentence: nothing to align)',
+        )
+        require(isinstance(self.group_by_length, bool), "group_by_length", "true or false")
         require(is_real(self.dropout) and 0 <= self.dropout < 1, "dropout", "a number in [0, 1)")
         require(isinstance(self.bf16, bool), "bf16", "true or false")
         require(self.bottleneck in BOTTLENECKS, "bottleneck", f"one of {list(BOTTLENECKS)}")
@@ -329,7 +344,7 @@ def training_arguments(options: TrainOptions) -> Seq2SeqTrainingArguments:
         dataloader_num_workers=0,
         remove_unused_columns=False,
         disable_tqdm=False,
-        train_sampling_strategy="group_by_length",  # batches of similar lengths: less padding, same data
+        train_sampling_strategy="group_by_length" if options.group_by_length else "random",
     )
 
 
@@ -430,6 +445,7 @@ def run_training(options: TrainOptions, *, resume: bool = False, command: str = 
         processing_class=tokenizer,
         kl_gaussian_schedule=gaussian_schedule,
         kl_dirichlet_schedule=dirichlet_schedule,
+        alignment_schedule=DecaySchedule(options.lambda_alignment, options.alignment_steps),
         generation_eval=True,
         callbacks=[StopAfterSteps(options.stop_after_steps)] if options.stop_after_steps else None,
     )

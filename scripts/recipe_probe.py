@@ -45,6 +45,12 @@ p.add_argument("--eval_n", type=int, default=500)
 p.add_argument("--log", type=int, default=50)
 p.add_argument("--extra", default="{}")
 p.add_argument("--seed", type=int, default=0)
+p.add_argument("--tie_pos", type=int, default=0)
+p.add_argument("--word_dropout", type=float, default=0.0)
+p.add_argument("--qk_init", type=int, default=0)
+p.add_argument("--guide", type=float, default=0.0, help="guided-alignment loss weight (annealed to 0 by --guide_end)")
+p.add_argument("--guide_end", type=int, default=600)
+p.add_argument("--guide_width", type=float, default=1.5)
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 torch.manual_seed(a.seed)
@@ -76,6 +82,55 @@ cfg = NvaeConfig(
     **json.loads(a.extra),
 )
 model = NvaeForConditionalGeneration(cfg)
+enc_pos = model.model.encoder.transformer.embed_positions
+
+
+class Shifted(torch.nn.Module):
+    def __init__(self, table, shift):
+        super().__init__()
+        self.table, self.shift = table, shift
+
+    def forward(self, input_ids, cache_length=0, position_ids=None):
+        if position_ids is not None:
+            position_ids = position_ids + self.shift
+        return self.table(input_ids, cache_length + self.shift, position_ids)
+
+
+if a.tie_pos:
+    model.model.decoder.embed_positions = Shifted(enc_pos, a.tie_pos - 1)
+from nvib_hf.denoising_attention import DenoisingCrossAttention
+
+_orig_heads = DenoisingCrossAttention._standard_heads
+
+
+def _recording_heads(self, query, keys, values, output_attentions):
+    if not getattr(self, "record", False):
+        return _orig_heads(self, query, keys, values, output_attentions)
+    out, weights = _orig_heads(self, query, keys, values, True)
+    self.last_weights = weights
+    return out, weights
+
+
+DenoisingCrossAttention._standard_heads = _recording_heads
+
+
+def guided_loss(labels):
+    total = 0.0
+    for layer in model.model.decoder.layers:
+        w = layer.encoder_attn.last_weights  # [B, H, T, K]
+        t, k = w.shape[-2], w.shape[-1]
+        j = torch.arange(t)[:, None].float()
+        c = torch.arange(k)[None, :].float()
+        pen = 1 - torch.exp(-((c - (j + 2)) ** 2) / (2 * a.guide_width**2))
+        per = (w * pen).sum(-1).mean(1)  # [B, T]
+        m = labels.ne(-100).float()
+        total = total + (per * m).sum() / m.sum()
+    return total / len(model.model.decoder.layers)
+
+
+if a.qk_init:
+    for layer in model.model.decoder.layers:
+        layer.encoder_attn.k_proj.weight.data.copy_(layer.encoder_attn.q_proj.weight.data)
 opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.0)
 coll = NvaeDataCollator(pad_token_id=tok.pad_token_id)
 
@@ -108,9 +163,22 @@ for step in range(a.steps):
     for g in opt.param_groups:
         g["lr"] = lr
     b = coll([{"input_ids": enc[i], "labels": enc[i][1:]} for i in next(it)])
+    if a.word_dropout:
+        from transformers.models.bart.modeling_bart import shift_tokens_right
+
+        dec = shift_tokens_right(b["labels"].clamp_min(0), tok.pad_token_id, tok.cls_token_id)
+        drop = (torch.rand(dec.shape) < a.word_dropout) & (dec != tok.pad_token_id)
+        drop[:, 0] = False
+        b["decoder_input_ids"] = dec.masked_fill(drop, tok.mask_token_id)
+    g = a.guide * max(0.0, 1 - step / a.guide_end) if a.guide else 0.0
+    for layer in model.model.decoder.layers:
+        layer.encoder_attn.record = g > 0
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(a.bf16)):
         out = model(**b, lambda_gaussian=lam(step, a.lg), lambda_dirichlet=lam(step, a.ld))
-    out.loss.backward()
+    loss = out.loss
+    if g > 0:
+        loss = loss + g * guided_loss(b["labels"])
+    loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     opt.step()
     opt.zero_grad(set_to_none=True)

@@ -50,6 +50,11 @@ def test_presets_and_defaults_are_valid(preset):
         ({"model": {"kapa": 2}}, "kapa"),
         ({"model": {"d_model": 64}}, "model.d_model"),
         ({"model": {"delta": -1.0}}, "delta"),
+        ({"lambda_alignment": -1.0}, "lambda_alignment must be a number >= 0"),
+        ({"lambda_alignment": 1.0, "alignment_steps": 0}, "alignment_steps must be an integer >= 1 when"),
+        ({"alignment_steps": -2}, "alignment_steps"),
+        ({"lambda_alignment": 1.0, "alignment_steps": 5, "bottleneck": "vae_pooled"}, "lambda_alignment must be 0"),
+        ({"group_by_length": "no"}, "group_by_length"),
     ],
 )
 def test_bad_values_raise_value_errors_naming_the_field(overrides, message):
