@@ -311,7 +311,9 @@ class NvaeTrainer(Seq2SeqTrainer):
             if schedule is not None and not isinstance(schedule, KLSchedule):
                 raise ValueError(f"{name} must be a KLSchedule or None (got {type(schedule).__name__}).")
         if alignment_schedule is not None and not isinstance(alignment_schedule, DecaySchedule):
-            raise ValueError(f"alignment_schedule must be a DecaySchedule or None (got {type(alignment_schedule).__name__}).")
+            raise ValueError(
+                f"alignment_schedule must be a DecaySchedule or None (got {type(alignment_schedule).__name__})."
+            )
         self.alignment_schedule = alignment_schedule
         self.kl_gaussian_schedule = kl_gaussian_schedule
         self.kl_dirichlet_schedule = kl_dirichlet_schedule

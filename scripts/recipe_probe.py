@@ -79,6 +79,7 @@ cfg = NvaeConfig(
     alpha_activation=a.alpha,
     delta=a.delta,
     max_position_embeddings=96,
+    alignment_width=a.guide_width,
     **json.loads(a.extra),
 )
 model = NvaeForConditionalGeneration(cfg)
@@ -98,36 +99,6 @@ class Shifted(torch.nn.Module):
 
 if a.tie_pos:
     model.model.decoder.embed_positions = Shifted(enc_pos, a.tie_pos - 1)
-from nvib_hf.denoising_attention import DenoisingCrossAttention
-
-_orig_heads = DenoisingCrossAttention._standard_heads
-
-
-def _recording_heads(self, query, keys, values, output_attentions):
-    if not getattr(self, "record", False):
-        return _orig_heads(self, query, keys, values, output_attentions)
-    out, weights = _orig_heads(self, query, keys, values, True)
-    self.last_weights = weights
-    return out, weights
-
-
-DenoisingCrossAttention._standard_heads = _recording_heads
-
-
-def guided_loss(labels):
-    total = 0.0
-    for layer in model.model.decoder.layers:
-        w = layer.encoder_attn.last_weights  # [B, H, T, K]
-        t, k = w.shape[-2], w.shape[-1]
-        j = torch.arange(t)[:, None].float()
-        c = torch.arange(k)[None, :].float()
-        pen = 1 - torch.exp(-((c - (j + 2)) ** 2) / (2 * a.guide_width**2))
-        per = (w * pen).sum(-1).mean(1)  # [B, T]
-        m = labels.ne(-100).float()
-        total = total + (per * m).sum() / m.sum()
-    return total / len(model.model.decoder.layers)
-
-
 if a.qk_init:
     for layer in model.model.decoder.layers:
         layer.encoder_attn.k_proj.weight.data.copy_(layer.encoder_attn.q_proj.weight.data)
@@ -170,15 +141,10 @@ for step in range(a.steps):
         drop = (torch.rand(dec.shape) < a.word_dropout) & (dec != tok.pad_token_id)
         drop[:, 0] = False
         b["decoder_input_ids"] = dec.masked_fill(drop, tok.mask_token_id)
-    g = a.guide * max(0.0, 1 - step / a.guide_end) if a.guide else 0.0
-    for layer in model.model.decoder.layers:
-        layer.encoder_attn.record = g > 0
+    g = a.guide * max(0.0, 1 - step / a.guide_end) if a.guide else 0.0  # λ_A of the guided alignment
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(a.bf16)):
-        out = model(**b, lambda_gaussian=lam(step, a.lg), lambda_dirichlet=lam(step, a.ld))
-    loss = out.loss
-    if g > 0:
-        loss = loss + g * guided_loss(b["labels"])
-    loss.backward()
+        out = model(**b, lambda_gaussian=lam(step, a.lg), lambda_dirichlet=lam(step, a.ld), lambda_alignment=g)
+    out.loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     opt.step()
     opt.zero_grad(set_to_none=True)

@@ -39,7 +39,10 @@ def test_loss_is_zero_on_the_diagonal_one_on_the_prior_and_ignores_unscored_targ
         guided_alignment_loss([], positions, scored, 0.5)
 
 
-@pytest.mark.parametrize(("bottleneck", "kappa", "expected"), [("nvib", 1, [-1, 0, 1]), ("nvib", 2, [-1, -1, 0, 0, 1, 1]), ("none", 1, [0, 1]), ("vae", 1, [0, 1])])
+@pytest.mark.parametrize(
+    ("bottleneck", "kappa", "expected"),
+    [("nvib", 1, [-1, 0, 1]), ("nvib", 2, [-1, -1, 0, 0, 1, 1]), ("none", 1, [0, 1]), ("vae", 1, [0, 1])],
+)
 def test_component_positions_follow_each_bottlenecks_layout(bottleneck, kappa, expected):
     model = NvaeForConditionalGeneration(tiny_config(bottleneck=bottleneck, kappa=kappa)).train()
     latent = model.get_encoder()(input_ids=torch.tensor([[1, 5]]), attention_mask=torch.ones(1, 2)).latent
