@@ -24,13 +24,13 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from .denoising_attention import DenoisingCrossAttention
+
 
 @contextmanager
 def recorded_cross_attention(decoder: nn.Module) -> Iterator[list[torch.Tensor]]:
     """Within the block, every denoising cross-attention of ``decoder`` appends its weights ``[B, H, T, K]`` to the
     yielded list (in layer order), with their graph, so a loss on them trains the model."""
-    from .denoising_attention import DenoisingCrossAttention
-
     recorded: list[torch.Tensor] = []
     modules = [m for m in decoder.modules() if isinstance(m, DenoisingCrossAttention)]
     for module in modules:
