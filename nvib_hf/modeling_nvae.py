@@ -20,6 +20,7 @@ from transformers import initialization as init
 from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput, Seq2SeqModelOutput
 from transformers.models.bart.modeling_bart import BartDecoder, BartDecoderLayer, BartEncoder, shift_tokens_right
 from transformers.models.mbart.modeling_mbart import MBartDecoder, MBartDecoderLayer, MBartEncoder
+from transformers.utils.generic import can_return_tuple
 from transformers.utils.output_capturing import OutputRecorder
 
 from .alignment import guided_alignment_loss, recorded_cross_attention
@@ -238,6 +239,7 @@ class NvaeModel(NvaePreTrainedModel):
     def get_decoder(self):
         return self.decoder
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -255,7 +257,6 @@ class NvaeModel(NvaePreTrainedModel):
 
         Without ``decoder_input_ids`` the decoder reconstructs ``input_ids`` shifted right.
         """
-        kwargs.pop("return_dict", None)
         cache = kwargs.pop("past_key_values", cache)
         if decoder_input_ids is None and decoder_inputs_embeds is None:
             if input_ids is None:
@@ -317,6 +318,7 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
     def bottleneck(self) -> nn.Module:
         return self.model.encoder.bottleneck
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -359,6 +361,7 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
                 cache=cache,
                 decoder_inputs_embeds=decoder_inputs_embeds,
                 use_cache=use_cache,
+                return_dict=True,
                 **kwargs,
             )
         logits = self.lm_head(outputs.last_hidden_state)  # [B, T, V]

@@ -220,3 +220,19 @@ def test_bottleneck_none_with_bart_heads_is_exactly_bart():
     inputs = tester.inputs()
     with torch.no_grad():
         torch.testing.assert_close(ours(**inputs).logits, bart(**inputs).logits, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("model_class", [NvaeModel, NvaeForConditionalGeneration])
+def test_return_dict_false_gives_the_tuple_of_the_output(model_class):
+    """Issue 11 defect 1: return_dict=False (call argument or config) returns ``output.to_tuple()``, as BART does."""
+    torch.manual_seed(0)
+    model = model_class(tiny_config()).eval()
+    ids = torch.tensor([[1, 5, 6, 7, 2]])
+    kwargs = dict(input_ids=ids, labels=ids[:, 1:]) if model_class is NvaeForConditionalGeneration else dict(input_ids=ids)
+    expected = model(**kwargs).to_tuple()
+    for output in (model(**kwargs, return_dict=False), model_class(tiny_config(return_dict=False)).eval()(**kwargs)):
+        assert isinstance(output, tuple) and len(output) == len(expected)
+    as_tuple = model(**kwargs, return_dict=False)
+    for got, want in zip(as_tuple, expected):
+        if isinstance(want, torch.Tensor):
+            torch.testing.assert_close(got, want)
