@@ -20,6 +20,7 @@ from transformers import initialization as init
 from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput, Seq2SeqModelOutput
 from transformers.models.bart.modeling_bart import BartDecoder, BartDecoderLayer, BartEncoder, shift_tokens_right
 from transformers.models.mbart.modeling_mbart import MBartDecoder, MBartDecoderLayer, MBartEncoder
+from transformers.utils.deprecation import deprecate_kwarg
 from transformers.utils.generic import can_return_tuple
 from transformers.utils.output_capturing import OutputRecorder
 
@@ -239,6 +240,7 @@ class NvaeModel(NvaePreTrainedModel):
     def get_decoder(self):
         return self.decoder
 
+    @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")
     @can_return_tuple
     def forward(
         self,
@@ -257,7 +259,6 @@ class NvaeModel(NvaePreTrainedModel):
 
         Without ``decoder_input_ids`` the decoder reconstructs ``input_ids`` shifted right.
         """
-        cache = kwargs.pop("past_key_values", cache)
         if decoder_input_ids is None and decoder_inputs_embeds is None:
             if input_ids is None:
                 raise ValueError("Pass decoder_input_ids, decoder_inputs_embeds or input_ids to reconstruct.")
@@ -318,6 +319,7 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
     def bottleneck(self) -> nn.Module:
         return self.model.encoder.bottleneck
 
+    @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")
     @can_return_tuple
     def forward(
         self,

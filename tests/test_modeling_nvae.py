@@ -236,3 +236,32 @@ def test_return_dict_false_gives_the_tuple_of_the_output(model_class):
     for got, want in zip(as_tuple, expected):
         if isinstance(want, torch.Tensor):
             torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize("normalize_before", [False, True])
+@torch.no_grad()
+def test_legacy_past_key_values_is_the_cache_with_a_deprecation_warning(normalize_before):
+    """Issue 11 defect 2: ``past_key_values=`` is renamed to ``cache`` (with transformers' deprecation warning) in both
+    classes, instead of reaching the encoder and writing its self-attention into the decoder's cache."""
+    import copy
+    import warnings
+
+    torch.manual_seed(0)
+    model = NvaeForConditionalGeneration(tiny_config(normalize_before=normalize_before)).eval()
+    ids = torch.tensor([[1, 5, 6, 7, 8, 2]])
+    encoder_outputs = model.get_encoder()(input_ids=ids)
+    first = model(encoder_outputs=encoder_outputs, decoder_input_ids=ids[:, :3], use_cache=True)
+    step = dict(encoder_outputs=encoder_outputs, decoder_input_ids=ids[:, 3:4], use_cache=True)
+    with_cache = model(**step, cache=copy.deepcopy(first.cache))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        legacy = model(input_ids=ids, **step, past_key_values=copy.deepcopy(first.cache))
+    assert any("past_key_values" in str(w.message) for w in caught)
+    torch.testing.assert_close(legacy.logits, with_cache.logits)
+    assert legacy.cache.get_seq_length() == with_cache.cache.get_seq_length() == 4
+    base = model.model
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bare = base(**step, past_key_values=copy.deepcopy(first.cache))
+    assert any("past_key_values" in str(w.message) for w in caught)
+    assert bare.cache.get_seq_length() == 4
