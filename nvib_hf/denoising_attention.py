@@ -127,6 +127,7 @@ class DenoisingCrossAttention(nn.Module):
         self.compat = config.denoising_compat
         self.denoising = config.bottleneck == "nvib"
         self.layer_idx = layer_idx
+        self.config = config  # read at call time: output_attentions may be set on the config after construction
         self.q_proj = nn.Linear(self.embed_dim, self.embed_dim)
         self.k_proj = nn.Linear(self.latent_dim, self.embed_dim)
         self.v_proj = nn.Linear(self.latent_dim, self.embed_dim)
@@ -153,8 +154,10 @@ class DenoisingCrossAttention(nn.Module):
         if eval_form:
             heads, weights = self._eval_heads(query, keys, values)
         else:
-            record = self.weight_sink is not None
-            heads, weights = self._standard_heads(query, keys, values, output_attentions or record)
+            # Weights when asked by the call, by the config (transformers' output capture reads them from here), or
+            # by the guided-alignment loss; otherwise the fused SDPA path.
+            wanted = output_attentions or bool(getattr(self.config, "output_attentions", False))
+            heads, weights = self._standard_heads(query, keys, values, wanted or self.weight_sink is not None)
         if self.weight_sink is not None:
             self.weight_sink.append(weights)
         heads = heads.transpose(1, 2).reshape(batch, length, self.embed_dim)  # [B, T, D]

@@ -265,3 +265,19 @@ def test_legacy_past_key_values_is_the_cache_with_a_deprecation_warning(normaliz
         bare = base(**step, past_key_values=copy.deepcopy(first.cache))
     assert any("past_key_values" in str(w.message) for w in caught)
     assert bare.cache.get_seq_length() == 4
+
+
+@pytest.mark.parametrize("bottleneck", ["nvib", "none", "vae"])
+@pytest.mark.parametrize("training", [True, False])
+def test_config_output_attentions_returns_cross_attentions(bottleneck, training):
+    """Issue 11 defect 3: attentions asked for through the config (not the call) include the cross-attentions, in the
+    train form and for the baselines, as for BART."""
+    torch.manual_seed(0)
+    config = tiny_config(bottleneck=bottleneck, output_attentions=True, attn_implementation="eager")
+    model = NvaeForConditionalGeneration(config).train(training)
+    ids = torch.tensor([[1, 5, 6, 2]])
+    out = model(input_ids=ids, labels=ids[:, 1:])
+    assert len(out.cross_attentions) == config.decoder_layers
+    for weights in out.cross_attentions:
+        assert weights is not None and weights.shape[:3] == (1, config.cross_attention_heads, 3)
+        torch.testing.assert_close(weights.sum(-1), torch.ones_like(weights.sum(-1)))
