@@ -228,7 +228,9 @@ def test_return_dict_false_gives_the_tuple_of_the_output(model_class):
     torch.manual_seed(0)
     model = model_class(tiny_config()).eval()
     ids = torch.tensor([[1, 5, 6, 7, 2]])
-    kwargs = dict(input_ids=ids, labels=ids[:, 1:]) if model_class is NvaeForConditionalGeneration else dict(input_ids=ids)
+    kwargs = (
+        dict(input_ids=ids, labels=ids[:, 1:]) if model_class is NvaeForConditionalGeneration else dict(input_ids=ids)
+    )
     expected = model(**kwargs).to_tuple()
     for output in (model(**kwargs, return_dict=False), model_class(tiny_config(return_dict=False)).eval()(**kwargs)):
         assert isinstance(output, tuple) and len(output) == len(expected)
