@@ -98,3 +98,18 @@ def test_readme_main_job_table_is_the_committed_result():
     assert f"{metrics['sample_repeat_rate']:.1%}".replace("%", " %") in section
     assert f"**{metrics['latent_gap']:.2f}**" in section
     assert metrics["reference_distinct_2"] == pytest.approx(0.86, abs=0.005)
+
+
+def test_readme_judge_row_is_the_committed_judge_evaluation():
+    """The judge row of the main-job table is results/main-default/judge_eval.json (``nvib-hf evaluate`` with the judge)."""
+    text = README.read_text()
+    section = text[text.index("### The main job (preset `default`)") :]
+    judge = json.loads((README.parent / "results" / "main-default" / "judge_eval.json").read_text())
+    row = next(line for line in section.splitlines() if line.startswith("| judge (SmolLM2-135M) perplexity"))
+    assert (
+        f"{judge['judge_ppl_samples']:,.0f} / {judge['judge_ppl_references']:.1f} = {judge['sample_ppl_ratio']:.0f}"
+        in row
+    )
+    assert judge["bleu"] == pytest.approx(
+        json.loads((README.parent / "results" / "main-default" / "eval_results.json").read_text())["bleu"], abs=0.01
+    )
