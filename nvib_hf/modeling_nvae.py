@@ -368,11 +368,11 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
             )
         logits = self.lm_head(outputs.last_hidden_state)  # [B, T, V]
         latent = encoder_outputs.latent
-        parts = self._loss_parts(logits, labels, latent, lambda_gaussian, lambda_dirichlet)
+        alignment = None
         if guided:
             positions = self.bottleneck.component_positions(latent)  # [B, K]
             alignment = guided_alignment_loss(cross_weights, positions, labels.ne(-100), self.config.alignment_width)
-            parts.update(alignment_loss=alignment, loss=parts["loss"] + weight_a * alignment)
+        parts = self._loss_parts(logits, labels, latent, lambda_gaussian, lambda_dirichlet, alignment, weight_a)
         return NvaeSeq2SeqLMOutput(
             logits=logits,
             cache=outputs.cache,
@@ -387,8 +387,18 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
             **parts,
         )
 
-    def _loss_parts(self, logits, labels, latent: NvibLatent, lambda_gaussian, lambda_dirichlet) -> dict:
-        """CE, batch-mean KL terms (when the latent came from the encoder, not the prior) and the weighted sum."""
+    def _loss_parts(
+        self,
+        logits,
+        labels,
+        latent: NvibLatent,
+        lambda_gaussian,
+        lambda_dirichlet,
+        alignment=None,
+        lambda_alignment=0.0,
+    ) -> dict:
+        """CE, batch-mean KL terms (when the latent came from the encoder, not the prior), the guided-alignment loss
+        when one was computed, and the weighted sum."""
         parts = {}
         if latent.valid is not None:
             kl_g, kl_d = self.bottleneck.kl(latent)
@@ -401,6 +411,9 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
         loss = rec
         if "kl_gaussian" in parts:
             loss = loss + weight_g * parts["kl_gaussian"] + weight_d * parts["kl_dirichlet"]
+        if alignment is not None:
+            parts["alignment_loss"] = alignment
+            loss = loss + lambda_alignment * alignment
         return {**parts, "reconstruction_loss": rec, "loss": loss}
 
     def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:

@@ -24,6 +24,14 @@ from .dataclass_options import reject_unknown_fields
 SCHEDULE_KINDS = ("constant", "linear", "cosine", "cyclical")
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _offset(step: int, start_step: int) -> int | None:
     """u = step − start_step, or None before the schedule starts."""
     return None if step < start_step else step - start_step
@@ -109,19 +117,13 @@ class KLSchedule:
             if not ok:
                 raise ValueError(f"KLSchedule.{name} must be {expected} (got {getattr(self, name)!r}).")
 
-        def is_int(value: Any) -> bool:
-            return isinstance(value, int) and not isinstance(value, bool)
-
-        def is_real(value: Any) -> bool:
-            return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
         require(self.kind in SCHEDULE_KINDS, "kind", f"one of {SCHEDULE_KINDS}")
-        require(is_real(self.max_weight) and self.max_weight >= 0, "max_weight", "a finite number >= 0")
-        require(is_int(self.warmup_steps) and self.warmup_steps >= 0, "warmup_steps", "an integer >= 0")
-        require(is_int(self.start_step) and self.start_step >= 0, "start_step", "an integer >= 0")
-        require(is_int(self.num_cycles) and self.num_cycles >= 1, "num_cycles", "an integer >= 1")
-        require(is_real(self.ratio) and 0 < self.ratio <= 1, "ratio", "a number in (0, 1]")
-        total_ok = self.total_steps is None or (is_int(self.total_steps) and self.total_steps >= 1)
+        require(_is_real(self.max_weight) and self.max_weight >= 0, "max_weight", "a finite number >= 0")
+        require(_is_int(self.warmup_steps) and self.warmup_steps >= 0, "warmup_steps", "an integer >= 0")
+        require(_is_int(self.start_step) and self.start_step >= 0, "start_step", "an integer >= 0")
+        require(_is_int(self.num_cycles) and self.num_cycles >= 1, "num_cycles", "an integer >= 1")
+        require(_is_real(self.ratio) and 0 < self.ratio <= 1, "ratio", "a number in (0, 1]")
+        total_ok = self.total_steps is None or (_is_int(self.total_steps) and self.total_steps >= 1)
         require(total_ok, "total_steps", "None or an integer >= 1")
         if self.kind == "cyclical":
             require(self.total_steps is not None, "total_steps", 'set (an integer >= 1) for kind="cyclical"')
@@ -162,9 +164,9 @@ class DecaySchedule:
     decay_steps: int = 0
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.max_weight, (int, float)) and math.isfinite(self.max_weight) and self.max_weight >= 0):
+        if not (_is_real(self.max_weight) and self.max_weight >= 0):
             raise ValueError(f"DecaySchedule.max_weight must be a finite number >= 0 (got {self.max_weight!r}).")
-        if not (isinstance(self.decay_steps, int) and not isinstance(self.decay_steps, bool) and self.decay_steps >= 0):
+        if not (_is_int(self.decay_steps) and self.decay_steps >= 0):
             raise ValueError(f"DecaySchedule.decay_steps must be an integer >= 0 (got {self.decay_steps!r}).")
 
     def __call__(self, step: int) -> float:

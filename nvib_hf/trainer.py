@@ -347,10 +347,8 @@ class NvaeTrainer(Seq2SeqTrainer):
         if "labels" not in inputs:
             raise ValueError("NvaeTrainer needs labels (the input ids without the leading [CLS], −100 for padding).")
         lam_g, lam_d = self.kl_weights()
-        extra = {}
-        if self.alignment_schedule is not None:
-            extra["lambda_alignment"] = self.alignment_schedule(self.state.global_step)
-        outputs = model(**inputs, lambda_gaussian=lam_g, lambda_dirichlet=lam_d, **extra)
+        lam_a = None if self.alignment_schedule is None else self.alignment_schedule(self.state.global_step)
+        outputs = model(**inputs, lambda_gaussian=lam_g, lambda_dirichlet=lam_d, lambda_alignment=lam_a)
         if not model.training:
             return (outputs.loss, outputs) if return_outputs else outputs.loss
         labels = inputs["labels"]
@@ -363,9 +361,10 @@ class NvaeTrainer(Seq2SeqTrainer):
         kl_d = zero if outputs.kl_dirichlet is None else outputs.kl_dirichlet
         loss = outputs.reconstruction_loss * token_share + (lam_g * kl_g + lam_d * kl_d) * sentence_share
         if outputs.alignment_loss is not None:
-            loss = loss + extra["lambda_alignment"] * outputs.alignment_loss * token_share
+            lam_a = model.config.lambda_alignment if lam_a is None else lam_a
+            loss = loss + lam_a * outputs.alignment_loss * token_share
             self._train_means.add("alignment_loss", outputs.alignment_loss.detach(), token_share)
-            self._train_means.add("lambda_alignment", extra["lambda_alignment"], sentence_share)
+            self._train_means.add("lambda_alignment", lam_a, sentence_share)
         self._record_train_step(outputs, kl_g, kl_d, lam_g, lam_d, token_share, sentence_share)
         return (loss, outputs) if return_outputs else loss
 

@@ -17,6 +17,7 @@ import torch
 from nvib_hf.configuration_nvae import NvaeConfig
 from nvib_hf.data import DEFAULT_CORPUS_FILE, load_tokenizer
 from nvib_hf.modeling_nvae import NvaeForConditionalGeneration
+from nvib_hf.schedules import DecaySchedule
 from nvib_hf.trainer import NvaeDataCollator, greedy_reconstructions, text_metrics
 
 p = argparse.ArgumentParser()
@@ -102,6 +103,7 @@ if a.tie_pos:
 if a.qk_init:
     for layer in model.model.decoder.layers:
         layer.encoder_attn.k_proj.weight.data.copy_(layer.encoder_attn.q_proj.weight.data)
+guide = DecaySchedule(a.guide, a.guide_end)  # λ_A of the guided alignment
 opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.0)
 coll = NvaeDataCollator(pad_token_id=tok.pad_token_id)
 
@@ -141,9 +143,10 @@ for step in range(a.steps):
         drop = (torch.rand(dec.shape) < a.word_dropout) & (dec != tok.pad_token_id)
         drop[:, 0] = False
         b["decoder_input_ids"] = dec.masked_fill(drop, tok.mask_token_id)
-    g = a.guide * max(0.0, 1 - step / a.guide_end) if a.guide else 0.0  # λ_A of the guided alignment
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(a.bf16)):
-        out = model(**b, lambda_gaussian=lam(step, a.lg), lambda_dirichlet=lam(step, a.ld), lambda_alignment=g)
+        out = model(
+            **b, lambda_gaussian=lam(step, a.lg), lambda_dirichlet=lam(step, a.ld), lambda_alignment=guide(step)
+        )
     out.loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     opt.step()

@@ -13,7 +13,7 @@ from datasets import Dataset
 from transformers import AutoTokenizer, Seq2SeqTrainingArguments, TrainerCallback
 
 from nvib_hf import NvaeForConditionalGeneration
-from nvib_hf.schedules import KLSchedule, constant, cosine, cyclical, linear
+from nvib_hf.schedules import DecaySchedule, KLSchedule, constant, cosine, cyclical, linear
 from nvib_hf.trainer import (
     TRAIN_LOG_KEYS,
     NvaeDataCollator,
@@ -217,6 +217,33 @@ def test_logs_every_part_with_scheduled_weights_under_gradient_accumulation(toke
         assert log["loss"] == pytest.approx(objective + log["lambda_dirichlet"] * log["kl_dirichlet"], abs=1e-5)
         assert 0.0 < log["vectors_kept_proportion"] <= 1.0 and log["vectors_kept"] >= 1.0
     assert trainer.kl_weights(2) == (schedule_g(2), schedule_d(2))
+
+
+@pytest.mark.parametrize("from_config", [False, True])
+def test_guided_alignment_is_scheduled_logged_and_added_to_the_loss(tokenizer, tmp_path, from_config):
+    """λ_A from a DecaySchedule, or (no schedule) the config's constant lambda_alignment: logged with its loss, and
+    part of the logged objective while it is on; off (and not logged) once the schedule reaches 0."""
+    schedule = None if from_config else DecaySchedule(2.0, 3)
+    trainer = NvaeTrainer(
+        tiny_model(lambda_alignment=0.5 if from_config else 0.0),
+        training_args(tmp_path, max_steps=4),
+        train_dataset=make_dataset(tokenizer, 16),
+        alignment_schedule=schedule,
+    )
+    trainer.train()
+    logs = train_logs(trainer)
+    for log in logs:
+        step = log["step"] - 1
+        weight = 0.5 if from_config else schedule(step)
+        if weight == 0:
+            assert "alignment_loss" not in log
+            continue
+        assert log["lambda_alignment"] == pytest.approx(weight)
+        assert 0.0 < log["alignment_loss"] < 1.0
+        objective = log["reconstruction_loss"] + log["lambda_gaussian"] * log["kl_gaussian"]
+        objective += log["lambda_dirichlet"] * log["kl_dirichlet"] + weight * log["alignment_loss"]
+        assert log["loss"] == pytest.approx(objective, abs=1e-5)
+    assert sum("alignment_loss" in log for log in logs) == (4 if from_config else 3)
 
 
 def test_logged_parts_are_means_since_the_last_log(tokenizer, tmp_path):
