@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 
 from nvib_hf import NvaeConfig
-from nvib_hf.denoising_attention import DenoisingCrossAttention, pack_mixture
+from nvib_hf.models.nvae.denoising_attention import DenoisingCrossAttention, pack_mixture
 
 
 def median_time(fn, repeats: int = 30) -> float:

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import torch
 
-from nvib_hf.data import load_sentences, load_tokenizer
-from nvib_hf.modeling_nvae import NvaeForConditionalGeneration
-from nvib_hf.trainer import NvaeDataCollator
-from nvib_hf.training import TrainOptions, build_config
+from nvib_hf.data.corpus import load_sentences, load_tokenizer
+from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
+from nvib_hf.training.run import TrainOptions, build_config
+from nvib_hf.training.trainer import NvaeDataCollator
 
 
 @dataclass

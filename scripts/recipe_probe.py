@@ -14,11 +14,11 @@ import time
 
 import torch
 
-from nvib_hf.configuration_nvae import NvaeConfig
-from nvib_hf.data import DEFAULT_CORPUS_FILE, load_tokenizer
-from nvib_hf.modeling_nvae import NvaeForConditionalGeneration
-from nvib_hf.schedules import DecaySchedule
-from nvib_hf.trainer import NvaeDataCollator, greedy_reconstructions, text_metrics
+from nvib_hf.data.corpus import DEFAULT_CORPUS_FILE, load_tokenizer
+from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
+from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
+from nvib_hf.training.schedules import DecaySchedule
+from nvib_hf.training.trainer import NvaeDataCollator, greedy_reconstructions, text_metrics
 
 p = argparse.ArgumentParser()
 p.add_argument("--tok", default="wordpiece-8k", help="a shipped tokenizer name or a directory")
@@ -38,6 +38,10 @@ p.add_argument("--kl_warm", type=int, default=300)
 p.add_argument("--lg", type=float, default=0.01)
 p.add_argument("--ld", type=float, default=1.0)
 p.add_argument("--delta", type=float, default=1.0)
+p.add_argument("--delta_end", type=float, default=None, help="lower δ linearly to this value ...")
+p.add_argument("--delta_from", type=int, default=2000, help="... from this step ...")
+p.add_argument("--delta_to", type=int, default=3000, help="... to this step")
+p.add_argument("--save", default=None, help="save the trained model and tokenizer here")
 p.add_argument("--bottleneck", default="nvib")
 p.add_argument("--bf16", type=int, default=0)
 p.add_argument("--dropout", type=float, default=0.1)
@@ -135,6 +139,9 @@ for step in range(a.steps):
     lr = a.lr * min(1.0, (step + 1) / a.warmup) * (1 - step / a.steps) ** 0.5
     for g in opt.param_groups:
         g["lr"] = lr
+    if a.delta_end is not None:  # the KL_D prior's slope, read by the NVIB layer at every call
+        ramp = min(1.0, max(0.0, (step - a.delta_from) / max(a.delta_to - a.delta_from, 1)))
+        model.config.delta = a.delta + ramp * (a.delta_end - a.delta)
     b = coll([{"input_ids": enc[i], "labels": enc[i][1:]} for i in next(it)])
     if a.word_dropout:
         from transformers.models.bart.modeling_bart import shift_tokens_right
@@ -160,11 +167,14 @@ for step in range(a.steps):
         n = acc.pop("n")
         print(
             f"step {step + 1} ce {acc['ce'] / n:.3f} kept {acc['kept'] / n:.3f} klg {acc['klg'] / n:.2f} "
-            f"kld {acc['kld'] / n:.2f} ms/step {(time.time() - t0) / (step + 1) * 1000:.0f} lr {lr:.2e}",
+            f"kld {acc['kld'] / n:.3f} delta {model.config.delta:.3f} ms/step {(time.time() - t0) / (step + 1) * 1000:.0f} lr {lr:.2e}",
             flush=True,
         )
         acc = {k: 0.0 for k in acc} | {"n": 0}
 train_time = time.time() - t0
+if a.save:
+    model.save_pretrained(a.save)
+    tok.save_pretrained(a.save)
 model.eval()
 preds, refs, kept = [], [], []
 t1 = time.time()

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from nvib_hf import NvaeConfig, NvaeForConditionalGeneration
-from nvib_hf.alignment import alignment_penalty, guided_alignment_loss
-from nvib_hf.schedules import DecaySchedule
+from nvib_hf.models.nvae.alignment import alignment_penalty, guided_alignment_loss
+from nvib_hf.training.schedules import DecaySchedule
 from tests.nvae_testing import tiny_config
 
 

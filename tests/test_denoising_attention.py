@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nvib_hf.denoising_attention import DenoisingCrossAttention, denoise, latent_terms, pack_mixture
+from nvib_hf.models.nvae.denoising_attention import DenoisingCrossAttention, denoise, latent_terms, pack_mixture
 from tests.nvae_testing import limit_case_weights, random_mixture, tiny_config
 
 GOLDEN = json.loads((Path(__file__).parent / "data" / "golden_nvib.json").read_text())

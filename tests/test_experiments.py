@@ -1,4 +1,4 @@
-"""`nvib_hf.experiments` (the paper's comparison, `nvib-hf reproduce`) and `nvib_hf.language_model`."""
+"""`nvib_hf.experiments.sweep` (the paper's comparison, `nvib-hf reproduce`) and `nvib_hf.evaluation.language_model`."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ import torch
 import yaml
 from transformers import GPT2LMHeadModel
 
-from nvib_hf.cli import main
-from nvib_hf.data import load_default_tokenizer
-from nvib_hf.experiments import (
+from nvib_hf.cli.main import main
+from nvib_hf.data.corpus import load_default_tokenizer
+from nvib_hf.evaluation.language_model import encode_sentences, lm_batch, lm_config, perplexity, train_language_model
+from nvib_hf.experiments.sweep import (
     DEFAULT_NVIB_LAMBDA_DIRICHLET,
     SweepConfig,
     change_share,
@@ -24,7 +25,6 @@ from nvib_hf.experiments import (
     edit_distance,
     mean_step_edit_distance,
 )
-from nvib_hf.language_model import encode_sentences, lm_batch, lm_config, perplexity, train_language_model
 
 torch.set_num_threads(1)
 
@@ -299,7 +299,7 @@ def test_sweep_rejects_zero_jobs(tmp_path, capsys):
 def test_parallel_sweep_names_the_failed_job():
     from concurrent.futures import ThreadPoolExecutor
 
-    from nvib_hf.sweep_workers import _wait
+    from nvib_hf.experiments.workers import _wait
 
     with ThreadPoolExecutor(1) as pool:
         futures = {pool.submit(lambda: 1): "none", pool.submit(lambda: 1 / 0): "nvib_ld1"}
@@ -308,7 +308,7 @@ def test_parallel_sweep_names_the_failed_job():
 
 
 def test_config_signature_follows_effective_training_options(monkeypatch):
-    from nvib_hf import experiments
+    from nvib_hf.experiments import sweep as experiments
 
     config = SweepConfig()
     signature = experiments.config_signature(config)

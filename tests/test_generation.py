@@ -104,7 +104,7 @@ def test_prior_samples_and_interpolations_decode(trained):
 
 def test_text_in_text_out():
     """encode/sample/interpolate return strings in one call when given a tokenizer."""
-    from nvib_hf.data import load_default_tokenizer
+    from nvib_hf.data.corpus import load_default_tokenizer
 
     tokenizer = load_default_tokenizer()
     model = (
@@ -129,7 +129,7 @@ def test_latent_usage_detects_a_decoder_that_reads_its_latent(trained):
     """The trained copy model depends on its latent: shuffling latents across sentences raises the CE."""
     from datasets import Dataset
 
-    from nvib_hf.diagnostics import latent_usage
+    from nvib_hf.evaluation.latent_usage import latent_usage
 
     model, inputs = trained
     rows = [

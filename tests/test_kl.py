@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from nvib_hf.kl import kl_dirichlet, kl_gaussian
+from nvib_hf.models.nvae.kl import kl_dirichlet, kl_gaussian
 
 GOLDEN = json.loads((Path(__file__).parent / "data" / "golden_nvib.json").read_text())
 

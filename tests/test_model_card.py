@@ -9,7 +9,7 @@ import pytest
 import yaml
 from huggingface_hub import ModelCard
 
-from nvib_hf.model_card import (
+from nvib_hf.reporting.model_card import (
     PLACEHOLDER,
     fill_template,
     format_duration,
@@ -148,7 +148,7 @@ def test_write_model_card(tmp_path):
 
 
 def test_card_words_follow_its_numbers():
-    from nvib_hf.model_card import capability_statement
+    from nvib_hf.reporting.model_card import capability_statement
 
     assert "does not reconstruct" in capability_statement({"bleu": 0.4, "vectors_kept_proportion": 0.96})
     assert "only partly" in capability_statement({"bleu": 25.5})

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from nvib_hf.denoising_attention import DenoisingCrossAttention
-from nvib_hf.nvib import NvibLayer, interpolate_componentwise, interpolate_mixture, sample_mixture
+from nvib_hf.models.nvae.denoising_attention import DenoisingCrossAttention
+from nvib_hf.models.nvae.nvib import NvibLayer, interpolate_componentwise, interpolate_mixture, sample_mixture
 from tests.nvae_testing import tiny_config
 
 

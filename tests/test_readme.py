@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nvib_hf.data import load_default_tokenizer
+from nvib_hf.data.corpus import load_default_tokenizer
 from tests.test_modeling_nvae import NvaeModelTester
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -47,7 +47,7 @@ SUMMARY_COLUMNS = (
 
 
 def _cell(value: str) -> str:
-    from nvib_hf.experiments import format_cell
+    from nvib_hf.experiments.sweep import format_cell
 
     if value == "":
         return "n/a"

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from nvib_hf.sample_quality import (
+from nvib_hf.evaluation.sample_quality import (
     ExternalJudge,
     distinct_n,
     evaluate_generation,
@@ -84,9 +84,9 @@ def test_evaluate_generation_decodes_samples_and_paths(tiny_trained):
 
 @pytest.fixture
 def tiny_trained():
-    from nvib_hf.configuration_nvae import NvaeConfig
-    from nvib_hf.data import load_tokenizer
-    from nvib_hf.modeling_nvae import NvaeForConditionalGeneration
+    from nvib_hf.data.corpus import load_tokenizer
+    from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
+    from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
 
     torch.manual_seed(0)
     tokenizer = load_tokenizer("wordpiece-8k")

@@ -13,8 +13,8 @@ from datasets import Dataset
 from transformers import AutoTokenizer, Seq2SeqTrainingArguments, TrainerCallback
 
 from nvib_hf import NvaeForConditionalGeneration
-from nvib_hf.schedules import DecaySchedule, KLSchedule, constant, cosine, cyclical, linear
-from nvib_hf.trainer import (
+from nvib_hf.training.schedules import DecaySchedule, KLSchedule, constant, cosine, cyclical, linear
+from nvib_hf.training.trainer import (
     TRAIN_LOG_KEYS,
     NvaeDataCollator,
     NvaeTrainer,

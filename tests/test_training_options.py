@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from nvib_hf.training import PRESETS, TrainOptions, training_arguments
+from nvib_hf.training.run import PRESETS, TrainOptions, training_arguments
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))

@@ -33,7 +33,7 @@ def _init_worker(threads: int) -> None:
 
 
 def _context(values: dict[str, Any], command: str):
-    from .experiments import SweepConfig, SweepContext
+    from nvib_hf.experiments.sweep import SweepConfig, SweepContext
 
     return SweepContext(SweepConfig(**values), command, progress=False)
 
@@ -48,7 +48,7 @@ def _logged_to(path: Path):
 
 def _prepare_reference(values: dict[str, Any], command: str) -> None:
     """Phase 1 job: train (or load) the reference LM and compute the real-data row."""
-    from .experiments import data_row
+    from nvib_hf.experiments.sweep import data_row
 
     context = _context(values, command)
     with _logged_to(context.output / "lm" / "worker.log"):
@@ -65,7 +65,7 @@ def _model_job(values: dict[str, Any], command: str, name: str):
 
 def _train(values: dict[str, Any], command: str, name: str) -> str | None:
     """Phase 1 job: train model ``name`` unless it is already trained; returns "trained" when it trained it."""
-    from .experiments import train_model
+    from nvib_hf.experiments.sweep import train_model
 
     context, spec = _model_job(values, command, name)
     with _logged_to(context.run_dir(name) / "worker.log"):
@@ -75,7 +75,7 @@ def _train(values: dict[str, Any], command: str, name: str) -> str | None:
 
 def _evaluate(values: dict[str, Any], command: str, name: str) -> tuple[dict[str, Any], str]:
     """Phase 2 job: the row of model ``name`` (evaluated now, or read back when already evaluated)."""
-    from .experiments import run_model
+    from nvib_hf.experiments.sweep import run_model
 
     context, spec = _model_job(values, command, name)
     with _logged_to(context.run_dir(name) / "worker.log"):

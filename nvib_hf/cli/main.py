@@ -1,7 +1,7 @@
 # Copyright 2026 the nvib-hf developers. Licensed under the Apache License, Version 2.0.
 """The ``nvib-hf`` command line: train, evaluate, reconstruct, sample, interpolate, push.
 
-Thin over the library: ``nvib_hf.training`` trains, ``nvib_hf.trainer.evaluate_reconstruction`` evaluates and the
+Thin over the library: ``nvib_hf.training.run`` trains, ``nvib_hf.training.trainer.evaluate_reconstruction`` evaluates and the
 model's own methods encode, sample and interpolate.
 """
 
@@ -15,8 +15,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from .experiments import add_reproduce_parser
-from .training import PRESETS, TrainOptions, resume_checkpoint
+from nvib_hf.experiments.sweep import add_reproduce_parser
+from nvib_hf.training.run import PRESETS, TrainOptions, resume_checkpoint
 
 EPILOG = "Run `nvib-hf COMMAND --help` for the options of a command."
 
@@ -152,7 +152,7 @@ def results_table(metrics: dict[str, float], examples: dict[str, Any]) -> str:
 
 # --- commands ----------------------------------------------------------------------------------------------------
 def command_train(args: argparse.Namespace) -> None:
-    from .training import run_training
+    from nvib_hf.training.run import run_training
 
     values: dict[str, Any] = dict(PRESETS[args.preset])
     if args.config:
@@ -174,16 +174,16 @@ def command_train(args: argparse.Namespace) -> None:
         )
         return
     print(results_table(result.metrics, result.examples))
-    from .model_card import capability_statement
+    from nvib_hf.reporting.model_card import capability_statement
 
     print("\n" + capability_statement(result.metrics).replace("**", ""))
     print(f"\nModel directory: {result.output_dir} (wall time {result.wall_time_s / 60:.1f} min)")
 
 
 def command_evaluate(args: argparse.Namespace) -> None:
-    from .data import load_sentences, tokenize_dataset
-    from .diagnostics import latent_usage
-    from .trainer import evaluate_reconstruction
+    from nvib_hf.data.corpus import load_sentences, tokenize_dataset
+    from nvib_hf.evaluation.latent_usage import latent_usage
+    from nvib_hf.training.trainer import evaluate_reconstruction
 
     check_model_path(args.model)
     require_at_least("--batch-size", args.batch_size, 1)
@@ -203,7 +203,7 @@ def command_evaluate(args: argparse.Namespace) -> None:
     )
     metrics.update(latent_usage(model, data, batch_size=args.batch_size, max_samples=args.max_samples or 256))
     if model.config.bottleneck != "none":
-        from .sample_quality import judged_generation_metrics
+        from nvib_hf.evaluation.sample_quality import judged_generation_metrics
 
         metrics.update(judged_generation_metrics(model, tokenizer, list(sentences[args.split]["text"]), seed=0))
     print_json(metrics)

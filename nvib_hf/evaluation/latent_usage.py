@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from .trainer import NvaeDataCollator
+from nvib_hf.training.trainer import NvaeDataCollator
 
 
 def _token_ce(logits: torch.Tensor, labels: torch.Tensor) -> tuple[float, int]:

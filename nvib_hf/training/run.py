@@ -17,14 +17,14 @@ import torch
 from transformers import Seq2SeqTrainingArguments, TrainerCallback
 from transformers.trainer_utils import get_last_checkpoint
 
-from .configuration_nvae import NvaeConfig
-from .data import length_histogram, load_sentences, load_tokenizer, tokenize_dataset
-from .dataclass_options import reject_unknown_fields
-from .diagnostics import latent_usage
-from .modeling_nvae import NvaeForConditionalGeneration
-from .sample_quality import judged_generation_metrics
-from .schedules import DecaySchedule, KLSchedule
-from .trainer import NvaeTrainer, evaluate_reconstruction
+from nvib_hf.data.corpus import length_histogram, load_sentences, load_tokenizer, tokenize_dataset
+from nvib_hf.evaluation.latent_usage import latent_usage
+from nvib_hf.evaluation.sample_quality import judged_generation_metrics
+from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
+from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
+from nvib_hf.training.schedules import DecaySchedule, KLSchedule
+from nvib_hf.training.trainer import NvaeTrainer, evaluate_reconstruction
+from nvib_hf.utils.dataclass_options import reject_unknown_fields
 
 
 @dataclass
@@ -76,8 +76,8 @@ class TrainOptions:
         values before it loads any data."""
         import math
 
-        from .configuration_nvae import BOTTLENECKS
-        from .schedules import SCHEDULE_KINDS
+        from nvib_hf.models.nvae.configuration_nvae import BOTTLENECKS
+        from nvib_hf.training.schedules import SCHEDULE_KINDS
 
         def is_int(value: Any) -> bool:
             return isinstance(value, int) and not isinstance(value, bool)
@@ -398,7 +398,7 @@ def save_model_directory(result: TrainResult, model, tokenizer, options: TrainOp
     (out / "eval_results.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
     (out / "examples.json").write_text(json.dumps(result.examples, indent=2, ensure_ascii=False) + "\n")
     (out / "train_options.json").write_text(json.dumps(asdict(options), indent=2) + "\n")
-    from .model_card import write_model_card
+    from nvib_hf.reporting.model_card import write_model_card
 
     write_model_card(
         out,

@@ -53,7 +53,7 @@ __all__ = [
     "tokenize_dataset",
 ]
 
-RESOURCES_DIR: Path = Path(__file__).resolve().parent / "resources"
+RESOURCES_DIR: Path = Path(__file__).resolve().parents[1] / "resources"
 DEFAULT_TOKENIZER_DIR: Path = RESOURCES_DIR / "tokenizer"
 WORDPIECE_8K_TOKENIZER_DIR: Path = RESOURCES_DIR / "tokenizer-wordpiece-8k"
 # Shipped tokenizers by name (``--tokenizer NAME``); any other value is a tokenizer directory or Hub id.

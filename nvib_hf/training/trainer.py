@@ -1,7 +1,7 @@
 # Copyright 2026 the nvib-hf developers. Licensed under the Apache License, Version 2.0.
 """Training and evaluation of the NVAE with the Transformers ``Seq2SeqTrainer``.
 
-- ``NvaeTrainer``: KL-weight schedules (``nvib_hf.schedules``) applied at every step, the parts of the objective logged
+- ``NvaeTrainer``: KL-weight schedules (``nvib_hf.training.schedules``) applied at every step, the parts of the objective logged
   to every reporter, gradient accumulation that reproduces the large-batch objective, and a reconstruction
   evaluation (teacher-forced cross-entropy and accuracy, KL terms, vectors kept; optionally greedy reconstructions
   scored with BLEU and exact match).
@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from transformers import Seq2SeqTrainer
 from transformers.trainer_utils import speed_metrics
 
-from .schedules import DecaySchedule, KLSchedule
+from nvib_hf.training.schedules import DecaySchedule, KLSchedule
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "labels")
 TRAIN_LOG_KEYS = (

@@ -40,9 +40,9 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from .configuration_nvae import NvaeConfig
-from .dataclass_options import reject_unknown_fields
-from .training import TrainOptions, card_training_args, run_training
+from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
+from nvib_hf.training.run import TrainOptions, card_training_args, run_training
+from nvib_hf.utils.dataclass_options import reject_unknown_fields
 
 # --- the grid (edit these to change the defaults) ----------------------------------------------------------------
 # λ_D of the NVAE runs (a log grid) and their shared NvaeConfig fields: δ < 1 makes the conditional prior's total
@@ -370,14 +370,14 @@ class SweepContext:
     @cached_property
     def tokenizer(self) -> Any:
         """The tokenizer of every model and language model (default: the shipped word pieces)."""
-        from .data import load_tokenizer
+        from nvib_hf.data.corpus import load_tokenizer
 
         return load_tokenizer(self.base_options.tokenizer)
 
     @cached_property
     def sentences(self) -> Any:
         """The corpus splits exactly as ``run_training`` loads them."""
-        from .data import load_sentences
+        from nvib_hf.data.corpus import load_sentences
 
         options = self.base_options
         return load_sentences(
@@ -416,7 +416,7 @@ class SweepContext:
     @cached_property
     def reference_lm(self) -> Any:
         """The F-PPL language model, trained on the training split once (cached in ``OUTPUT/lm/reference``)."""
-        from .language_model import train_language_model
+        from nvib_hf.evaluation.language_model import train_language_model
 
         return train_language_model(
             self.train_texts,
@@ -431,7 +431,7 @@ class SweepContext:
 
     def reverse_perplexity(self, texts: list[str], lm_dir: Path, desc: str) -> float:
         """R-PPL: PPL on the held-out sentences of an LM (same size and steps) trained on ``texts``."""
-        from .language_model import perplexity, train_language_model
+        from nvib_hf.evaluation.language_model import perplexity, train_language_model
 
         lm = train_language_model(
             texts,
@@ -447,7 +447,7 @@ class SweepContext:
 
     def forward_perplexity(self, texts: list[str]) -> float:
         """F-PPL: PPL of ``texts`` under the reference LM."""
-        from .language_model import perplexity
+        from nvib_hf.evaluation.language_model import perplexity
 
         return perplexity(self.reference_lm, texts, self.tokenizer, self.config.generation_batch_size)
 
@@ -491,7 +491,7 @@ def interpolation_paths(
 
     The latents of all τ of a chunk of pairs are stacked into one batch and decoded by a single ``generate`` call.
     """
-    from .nvib import NvibLatent
+    from nvib_hf.models.nvae.nvib import NvibLatent
 
     paths: list[list[str]] = []
     step = max(1, batch_size // len(taus))
@@ -520,8 +520,8 @@ def interpolation_metrics(paths: list[list[str]], context: SweepContext) -> dict
 def evaluate_model(spec: ModelSpec, run_dir: Path, context: SweepContext) -> dict[str, Any]:
     """The row of one trained model: reconstruction (from ``eval_results.json``), prior and interpolation
     metrics. Also writes ``prior_samples.txt``, ``interpolations.json`` and the re-written model card."""
-    from .language_model import best_device
-    from .modeling_nvae import NvaeForConditionalGeneration
+    from nvib_hf.evaluation.language_model import best_device
+    from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
 
     start = time.time()
     model = NvaeForConditionalGeneration.from_pretrained(run_dir).to(best_device()).eval()
@@ -564,7 +564,7 @@ def rewrite_model_card(
     run_dir: Path, model: Any, row: dict[str, Any], samples: list[str], paths: list[list[str]], context: SweepContext
 ) -> None:
     """The run's model card again, now with the prior-generation and interpolation metrics and examples."""
-    from .model_card import write_model_card
+    from nvib_hf.reporting.model_card import write_model_card
 
     options = TrainOptions.from_dict(json.loads((run_dir / "train_options.json").read_text()))
     examples = json.loads((run_dir / "examples.json").read_text()) if (run_dir / "examples.json").is_file() else {}
@@ -659,7 +659,9 @@ def data_row(context: SweepContext) -> dict[str, Any]:
 
 def default_command(config: SweepConfig) -> str:
     """The command recorded when ``run_sweep`` is called from Python rather than the CLI."""
-    return f"python -c 'from nvib_hf.experiments import *; run_sweep(SweepConfig(**{json.dumps(asdict(config))}))'"
+    return (
+        f"python -c 'from nvib_hf.experiments.sweep import *; run_sweep(SweepConfig(**{json.dumps(asdict(config))}))'"
+    )
 
 
 def run_sweep(config: SweepConfig, progress: bool = True, command: str | None = None) -> list[dict[str, Any]]:
@@ -670,7 +672,7 @@ def run_sweep(config: SweepConfig, progress: bool = True, command: str | None = 
     context = SweepContext(config, command or default_command(config), progress)
     data_cached = (context.output / "lm" / "data.json").is_file()
     if config.jobs > 1:
-        from .sweep_workers import run_models_in_parallel
+        from nvib_hf.experiments.workers import run_models_in_parallel
 
         rows = run_models_in_parallel(context)
     else:
@@ -779,7 +781,7 @@ def write_interpolations(rows: list[dict[str, Any]], context: SweepContext, path
 def write_run_info(rows: list[dict[str, Any]], context: SweepContext, path: Path, started: float) -> None:
     """``run_info.json``: command, sweep config, effective step counts, environment, wall time per model (from the
     session that trained or evaluated it), their sum, and the total wall time of this invocation."""
-    from .model_card import collect_environment
+    from nvib_hf.reporting.model_card import collect_environment
 
     config = context.config
     models = {
@@ -1023,7 +1025,7 @@ def reproduce_command(args: argparse.Namespace) -> str:
 
 def sweep_config_from_args(args: argparse.Namespace) -> SweepConfig:
     """Defaults < ``--config`` file < flags; raises ``CliError`` with one clear line for a bad configuration."""
-    from .cli import CliError, load_config_file
+    from nvib_hf.cli.main import CliError, load_config_file
 
     values = load_config_file(args.config) if args.config else {}
     values.update({dest: getattr(args, dest) for _, dest in REPRODUCE_FLAGS[1:] if getattr(args, dest) is not None})

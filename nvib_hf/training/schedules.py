@@ -19,7 +19,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .dataclass_options import reject_unknown_fields
+from nvib_hf.utils.dataclass_options import reject_unknown_fields
 
 SCHEDULE_KINDS = ("constant", "linear", "cosine", "cyclical")
 
