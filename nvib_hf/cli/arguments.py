@@ -87,13 +87,9 @@ def argument_kwargs(field: dataclasses.Field, annotation: Any) -> dict[str, Any]
     return kwargs
 
 
-def help_with_default(field: dataclasses.Field, kwargs: dict[str, Any], value: Any, note: str) -> str:
-    """The field's help plus ``(default: ...)``; a ``--x/--no-x`` switch shows the default as the switch."""
-    if kwargs.get("action") is argparse.BooleanOptionalAction:
-        shown = ("--" if value else "--no-") + flag_name(field)[2:]
-    else:
-        shown = format_default(value, field.metadata.get("none"))
-    return f"{field.metadata.get('help', '')} (default: {shown}{note})"
+def help_with_default(field: dataclasses.Field, value: Any, note: str = "") -> str:
+    """The field's help plus ``(default: ...)`` (and ``note``, e.g. other presets' values)."""
+    return f"{field.metadata.get('help', '')} (default: {format_default(value, field.metadata.get('none'))}{note})"
 
 
 def add_dataclass_arguments(
@@ -118,7 +114,7 @@ def add_dataclass_arguments(
             continue
         value = defaults.get(field.name, field_default(field))
         note = f"; {default_notes[field.name]}" if field.name in default_notes else ""
-        help_text = help_with_default(field, kwargs, value, note)
+        help_text = help_with_default(field, value, note)
         action = parser.add_argument(flag_name(field), dest=field.name, default=None, help=help_text, **kwargs)
         action.default = None if unset_defaults else value  # after construction: no second "(default: ...)"
 

@@ -322,15 +322,16 @@ def command_push(args: argparse.Namespace) -> None:
 # --- parser ------------------------------------------------------------------------------------------------------
 def train_defaults() -> tuple[dict[str, Any], dict[str, str]]:
     """The defaults ``nvib-hf train`` shows (the default preset's) and, per option, the other presets' values."""
-    shown = {f.name: field_default(f) for f in fields(TrainOptions)}
-    shown.update(PRESETS["default"])
+    options = {f.name: f for f in fields(TrainOptions)}
+    base = {name: field_default(f) for name, f in options.items()}
+    shown = {**base, **PRESETS["default"]}
     notes = {}
     for name, value in shown.items():
-        others = [
-            f"{p}: {format_default(PRESETS[p][name])}" for p in sorted(PRESETS) if PRESETS[p].get(name, value) != value
-        ]
-        if others:
-            notes[name] = ", ".join(others)
+        others = [(preset, {**base, **PRESETS[preset]}[name]) for preset in sorted(PRESETS) if preset != "default"]
+        none = options[name].metadata.get("none")
+        text = [f"{preset}: {format_default(other, none)}" for preset, other in others if other != value]
+        if text:
+            notes[name] = ", ".join(text)
     return shown, notes
 
 

@@ -8,6 +8,7 @@ Transformers) is imported only when the command runs.
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 from dataclasses import fields
@@ -21,7 +22,6 @@ from nvib_hf.cli.arguments import (
     dataclass_values,
     field_default,
     flag_name,
-    format_default,
 )
 from nvib_hf.cli.options import ReproduceCommandOptions
 from nvib_hf.experiments.sweep_options import SweepConfig
@@ -40,10 +40,11 @@ REPRODUCE_EXAMPLE = "nvib-hf reproduce --budget 0.25 --lambda-dirichlet 0.1 1 3 
 
 
 def config_keys_epilog() -> str:
-    """Every ``SweepConfig`` field as a config-file key, with its help and default (from the field metadata)."""
+    """Every ``SweepConfig`` field as a config-file key, with its help and default (as JSON, which YAML reads too)."""
     lines = ["config file keys (YAML or JSON mapping):"]
     for field in fields(SweepConfig):
-        default = format_default(field_default(field), field.metadata.get("none"))
+        value = field_default(field)
+        default = field.metadata.get("none", "none") if value is None else json.dumps(value, ensure_ascii=False)
         lines.append(f"  {field.name}: {field.metadata['help']} (default: {default})")
     return "\n".join([*lines, "example:", f"  {REPRODUCE_EXAMPLE}"])
 

@@ -67,7 +67,7 @@ class TrainOptions:
     max_grad_norm: float = option(1.0, "gradient clipping norm")
     dropout: float = option(0.1, "dropout")
     seed: int = option(42, "random seed (data order, init, sampling)")
-    bf16: bool = option(False, "bfloat16 autocast (faster on recent CPUs and GPUs)")
+    bf16: bool = option(False, "bfloat16 autocast (faster on recent CPUs)")
     logging_steps: int = option(25, "log every N steps")
     save_steps: int = option(300, "checkpoint every N steps")
     eval_steps: int | None = option(None, "validation every N steps", none="no validation during training")
