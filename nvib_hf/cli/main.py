@@ -325,11 +325,11 @@ def train_defaults() -> tuple[dict[str, Any], dict[str, str]]:
     options = {f.name: f for f in fields(TrainOptions)}
     base = {name: field_default(f) for name, f in options.items()}
     shown = {**base, **PRESETS["default"]}
+    others = {preset: {**base, **values} for preset, values in sorted(PRESETS.items()) if preset != "default"}
     notes = {}
     for name, value in shown.items():
-        others = [(preset, {**base, **PRESETS[preset]}[name]) for preset in sorted(PRESETS) if preset != "default"]
         none = options[name].metadata.get("none")
-        text = [f"{preset}: {format_default(other, none)}" for preset, other in others if other != value]
+        text = [f"{preset}: {format_default(v[name], none)}" for preset, v in others.items() if v[name] != value]
         if text:
             notes[name] = ", ".join(text)
     return shown, notes
@@ -377,7 +377,14 @@ def add_model_parsers(commands) -> None:
         InterpolateOptions,
         command_interpolate,
     )
-    add_command(commands, "push", "upload a model directory to the Hugging Face Hub", PushOptions, command_push, False)
+    add_command(
+        commands,
+        "push",
+        "upload a model directory to the Hugging Face Hub",
+        PushOptions,
+        command_push,
+        generation=False,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,5 +1,6 @@
 # Copyright 2026 the nvib-hf developers. Licensed under the Apache License, Version 2.0.
-"""Building option dataclasses from user dicts (config files, CLI): one clear error for unknown keys."""
+"""Option dataclasses: fields that carry their command-line help (``option``), and one clear error for unknown keys
+when building them from user dicts (config files, CLI)."""
 
 from __future__ import annotations
 
