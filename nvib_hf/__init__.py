@@ -1,26 +1,49 @@
 # Copyright 2026 the nvib-hf developers. Licensed under the Apache License, Version 2.0.
 """nvib-hf: the Nonparametric Variational Information Bottleneck and the NVAE for Hugging Face Transformers.
 
-Importing the package registers ``NvaeConfig`` and the NVAE models with ``AutoConfig``, ``AutoModel`` and
-``AutoModelForSeq2SeqLM``.
+Importing the package is cheap (no torch): the public names below are imported on first use (PEP 562), and
+``NvaeConfig`` and the NVAE models are registered with ``AutoConfig``, ``AutoModel`` and ``AutoModelForSeq2SeqLM``
+when ``nvib_hf.models.nvae`` is imported, which happens on first use of a model name or as soon as Transformers'
+Auto classes are imported (``nvib_hf.utils.auto_registration``). So ``import nvib_hf`` followed by
+``AutoModelForSeq2SeqLM.from_pretrained(nvae_dir)`` works, and ``nvib-hf --help`` needs no torch.
 """
 
-from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
+from __future__ import annotations
 
-from .models.nvae.configuration_nvae import NvaeConfig
-from .models.nvae.denoising_attention import DenoisingCrossAttention
-from .models.nvae.kl import kl_dirichlet, kl_gaussian
-from .models.nvae.modeling_nvae import NvaeEncoderOutput, NvaeForConditionalGeneration, NvaeModel, NvaePreTrainedModel
-from .models.nvae.nvib import NvibLatent, NvibLayer, interpolate_componentwise, interpolate_mixture
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from nvib_hf.utils import auto_registration
+
+if TYPE_CHECKING:
+    from .models.nvae.configuration_nvae import NvaeConfig
+    from .models.nvae.denoising_attention import DenoisingCrossAttention
+    from .models.nvae.kl import kl_dirichlet, kl_gaussian
+    from .models.nvae.modeling_nvae import (
+        NvaeEncoderOutput,
+        NvaeForConditionalGeneration,
+        NvaeModel,
+        NvaePreTrainedModel,
+    )
+    from .models.nvae.nvib import NvibLatent, NvibLayer, interpolate_componentwise, interpolate_mixture
 
 __version__ = "0.1.0"
 
-AutoConfig.register("nvae", NvaeConfig, exist_ok=True)
-AutoModel.register(NvaeConfig, NvaeModel, exist_ok=True)
-AutoModelForSeq2SeqLM.register(NvaeConfig, NvaeForConditionalGeneration, exist_ok=True)
-NvaeConfig.register_for_auto_class()
-NvaeModel.register_for_auto_class("AutoModel")
-NvaeForConditionalGeneration.register_for_auto_class("AutoModelForSeq2SeqLM")
+# public name -> module of nvib_hf that defines it
+_LAZY_NAMES: dict[str, str] = {
+    "NvaeConfig": ".models.nvae.configuration_nvae",
+    "DenoisingCrossAttention": ".models.nvae.denoising_attention",
+    "kl_dirichlet": ".models.nvae.kl",
+    "kl_gaussian": ".models.nvae.kl",
+    "NvaeEncoderOutput": ".models.nvae.modeling_nvae",
+    "NvaeForConditionalGeneration": ".models.nvae.modeling_nvae",
+    "NvaeModel": ".models.nvae.modeling_nvae",
+    "NvaePreTrainedModel": ".models.nvae.modeling_nvae",
+    "NvibLatent": ".models.nvae.nvib",
+    "NvibLayer": ".models.nvae.nvib",
+    "interpolate_componentwise": ".models.nvae.nvib",
+    "interpolate_mixture": ".models.nvae.nvib",
+}
 
 __all__ = [
     "DenoisingCrossAttention",
@@ -36,3 +59,19 @@ __all__ = [
     "kl_dirichlet",
     "kl_gaussian",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """PEP 562: import a public name's module (and so register the Auto classes) on first access."""
+    if name not in _LAZY_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY_NAMES[name], __name__), name)
+    globals()[name] = value  # later accesses skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+auto_registration.install()

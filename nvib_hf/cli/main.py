@@ -2,7 +2,9 @@
 """The ``nvib-hf`` command line: train, evaluate, reconstruct, sample, interpolate, push.
 
 Thin over the library: ``nvib_hf.training.run`` trains, ``nvib_hf.training.trainer.evaluate_reconstruction`` evaluates and the
-model's own methods encode, sample and interpolate.
+model's own methods encode, sample and interpolate. The flags come from the option dataclasses' field metadata
+(``nvib_hf.cli.arguments``) and torch, Transformers and the model are imported only inside the command that runs, so
+``nvib-hf --help`` is fast.
 """
 
 from __future__ import annotations
@@ -15,8 +17,24 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from nvib_hf.experiments.sweep import add_reproduce_parser
-from nvib_hf.training.run import PRESETS, TrainOptions, resume_checkpoint
+from nvib_hf.cli.arguments import (
+    DefaultsHelpFormatter,
+    add_dataclass_arguments,
+    dataclass_values,
+    field_default,
+    format_default,
+)
+from nvib_hf.cli.options import (
+    EvaluateOptions,
+    GenerationOptions,
+    InterpolateOptions,
+    PushOptions,
+    ReconstructOptions,
+    SampleOptions,
+    TrainCommandOptions,
+)
+from nvib_hf.cli.reproduce import add_reproduce_parser
+from nvib_hf.training.options import PRESETS, TrainOptions
 
 EPILOG = "Run `nvib-hf COMMAND --help` for the options of a command."
 
@@ -90,6 +108,8 @@ def check_sentence(name: str, sentence: str) -> None:
 
 def check_output_dir(options: TrainOptions, args: argparse.Namespace) -> None:
     """Before any data is loaded: never silently replace a trained model, and --resume needs a checkpoint."""
+    from nvib_hf.training.run import resume_checkpoint
+
     out = Path(options.output_dir)
     if out.exists() and not out.is_dir():
         raise CliError(f"--output-dir {out} is a file, not a directory.")
@@ -157,8 +177,7 @@ def command_train(args: argparse.Namespace) -> None:
     values: dict[str, Any] = dict(PRESETS[args.preset])
     if args.config:
         values.update(load_config_file(args.config))
-    option_names = {f.name for f in fields(TrainOptions)}
-    values.update({k: v for k, v in vars(args).items() if k in option_names and v is not None})
+    values.update(dataclass_values(TrainOptions, args))
     try:
         options = TrainOptions.from_dict(values)
     except (TypeError, ValueError) as error:
@@ -301,13 +320,19 @@ def command_push(args: argparse.Namespace) -> None:
 
 
 # --- parser ------------------------------------------------------------------------------------------------------
-def add_generation_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("decoding")
-    group.add_argument("--max-new-tokens", type=int, default=64, help="longest decode in word pieces (default 64)")
-    group.add_argument("--num-beams", type=int, default=1, help="beam size; 1 = greedy (default 1)")
-    group.add_argument("--do-sample", action="store_true", help="sample instead of greedy/beam search")
-    group.add_argument("--top-p", type=float, default=0.9, help="nucleus sampling mass with --do-sample (0.9)")
-    group.add_argument("--temperature", type=float, default=1.0, help="sampling temperature with --do-sample (1.0)")
+def train_defaults() -> tuple[dict[str, Any], dict[str, str]]:
+    """The defaults ``nvib-hf train`` shows (the default preset's) and, per option, the other presets' values."""
+    options = {f.name: f for f in fields(TrainOptions)}
+    base = {name: field_default(f) for name, f in options.items()}
+    shown = {**base, **PRESETS["default"]}
+    others = {preset: {**base, **values} for preset, values in sorted(PRESETS.items()) if preset != "default"}
+    notes = {}
+    for name, value in shown.items():
+        none = options[name].metadata.get("none")
+        text = [f"{preset}: {format_default(v[name], none)}" for preset, v in others.items() if v[name] != value]
+        if text:
+            notes[name] = ", ".join(text)
+    return shown, notes
 
 
 def add_train_parser(commands) -> None:
@@ -317,127 +342,49 @@ def add_train_parser(commands) -> None:
         description="Train on the shipped Wikipedia-leads corpus (or --data), evaluate on its test split, print a "
         "small results table and write config, safetensors weights, tokenizer, modelling code and a filled model "
         "card to --output-dir. Precedence: preset < --config file < flags.",
+        formatter_class=DefaultsHelpFormatter,
     )
-    train.add_argument(
-        "--preset",
-        choices=sorted(PRESETS),
-        default="default",
-        help="tiny: a 1-2 minute pipeline check (its model does not reconstruct); default: the ~20 minute main job; "
-        "paper: the paper's setting",
-    )
-    train.add_argument(
-        "--config",
-        help="YAML/JSON file of options (the flag names below, with underscores; "
-        "`model:` holds extra NvaeConfig fields such as kappa or alpha_activation)",
-    )
-    train.add_argument(
-        "--resume", action="store_true", help="continue from the last checkpoint in OUTPUT_DIR/checkpoints"
-    )
-    train.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="train into an OUTPUT_DIR that already holds a model, replacing its files (without this flag or "
-        "--resume, such a directory is refused)",
-    )
-    train.add_argument("--output-dir", help="where the model directory goes (preset default: outputs/nvae-PRESET)")
-    train.add_argument(
-        "--data",
-        help="corpus: a .txt/.txt.gz (one sentence or paragraph per line), .jsonl "
-        "({'text': ...} per line), a datasets save_to_disk directory, or a datasets name (online)",
-    )
-    train.add_argument(
-        "--tokenizer",
-        help="a shipped tokenizer (wordpiece-8k: 8,000 word pieces trained on the shipped corpus, the default "
-        "preset's; bert-base-uncased: 30,522) or a tokenizer directory",
-    )
-    train.add_argument(
-        "--bottleneck",
-        choices=["nvib", "none", "vae", "vae_pooled"],
-        help="nvib (default) or a paper baseline: none, vae (VT), vae_pooled (VT pooled)",
-    )
-    for flag, kind, text in (
-        ("--max-train-sentences", int, "cap the training split"),
-        ("--eval-samples", int, "test sentences in the final evaluation (default 2000)"),
-        ("--d-model", int, "model width D (default 128)"),
-        ("--encoder-layers", int, "encoder layers"),
-        ("--decoder-layers", int, "decoder layers"),
-        ("--attention-heads", int, "self-attention heads"),
-        ("--ffn-dim", int, "feed-forward width"),
-        ("--lambda-gaussian", float, "λ_G, weight of the Gaussian KL (default 0.01)"),
-        ("--lambda-dirichlet", float, "λ_D, weight of the Dirichlet KL (default 1)"),
-        ("--kl-start-step", int, "KL weights are 0 before this step (default 600)"),
-        ("--kl-warmup-steps", int, "steps of KL annealing from 0 to λ"),
-        ("--lambda-alignment", float, "λ_A, guided-alignment weight at step 0 (0: off; default preset 1)"),
-        ("--alignment-steps", int, "λ_A falls linearly to 0 by this step"),
-        ("--max-steps", int, "optimiser steps"),
-        ("--batch-size", int, "sentences per step"),
-        ("--learning-rate", float, "Adam learning rate"),
-        ("--warmup-steps", int, "learning-rate warm-up steps"),
-        ("--dropout", float, "dropout"),
-        ("--seed", int, "random seed (data order, init, sampling)"),
-        ("--logging-steps", int, "log every N steps"),
-        ("--save-steps", int, "checkpoint every N steps"),
-        ("--eval-steps", int, "validation every N steps (default: none during training)"),
-        ("--stop-after-steps", int, "stop after N steps with a checkpoint (continue later with --resume)"),
-    ):
-        train.add_argument(flag, type=kind, help=text)
-    train.add_argument(
-        "--kl-schedule",
-        choices=["constant", "linear", "cosine", "cyclical"],
-        help="KL weight annealing schedule (default linear warm-up)",
-    )
-    train.add_argument("--bf16", action="store_true", default=None, help="bfloat16 autocast (faster on recent CPUs)")
-    train.add_argument("--report-to", nargs="+", help="Trainer reporters, e.g. tensorboard, none (default tensorboard)")
+    add_dataclass_arguments(train, TrainCommandOptions)
+    shown, notes = train_defaults()
+    group = train.add_argument_group("training options (defaults: the default preset's; other presets' after ';')")
+    add_dataclass_arguments(group, TrainOptions, defaults=shown, default_notes=notes, unset_defaults=True)
     train.set_defaults(handler=command_train)
 
 
+def add_command(commands, name: str, help_text: str, options: type, handler, generation: bool = True):
+    """A sub-command whose arguments are the fields of ``options`` (plus the decoding flags)."""
+    parser = commands.add_parser(name, help=help_text, description=help_text, formatter_class=DefaultsHelpFormatter)
+    add_dataclass_arguments(parser, options)
+    if generation:
+        add_dataclass_arguments(parser.add_argument_group("decoding"), GenerationOptions)
+    parser.set_defaults(handler=handler)
+
+
 def add_model_parsers(commands) -> None:
-    evaluate = commands.add_parser("evaluate", help="reconstruction metrics of a model on a corpus split")
-    evaluate.add_argument("model", help="model directory (or Hub repo id)")
-    evaluate.add_argument("--data", help="corpus (default: the shipped one)")
-    evaluate.add_argument("--split", choices=["train", "validation", "test"], default="test")
-    evaluate.add_argument("--max-samples", type=int, help="evaluate the first N sentences only")
-    evaluate.add_argument("--batch-size", type=int, default=64)
-    evaluate.add_argument("--output", help="also write the metrics to this JSON file")
-    evaluate.set_defaults(handler=command_evaluate)
-
-    reconstruct = commands.add_parser("reconstruct", help="encode sentences and decode them again")
-    reconstruct.add_argument("model", help="model directory (or Hub repo id)")
-    reconstruct.add_argument("sentences", nargs="*", help="sentences to reconstruct")
-    reconstruct.add_argument("--file", help="a text file, one sentence per line")
-    reconstruct.add_argument("--batch-size", type=int, default=32)
-    reconstruct.set_defaults(handler=command_reconstruct)
-
-    sample = commands.add_parser("sample", help="generate sentences from latents drawn from the prior")
-    sample.add_argument("model", help="model directory (or Hub repo id)")
-    sample.add_argument("--num-samples", type=int, default=5)
-    sample.add_argument(
-        "--num-components",
-        type=int,
-        help="components per latent (default: drawn from the training length distribution stored in the config)",
+    add_command(
+        commands, "evaluate", "reconstruction metrics of a model on a corpus split", EvaluateOptions, command_evaluate
     )
-    sample.add_argument("--weights", choices=["uniform", "dirichlet"], help="mixture weights of prior samples")
-    sample.add_argument("--seed", type=int, default=0)
-    sample.set_defaults(handler=command_sample)
-
-    interpolate = commands.add_parser("interpolate", help="decode points between the latents of two sentences")
-    interpolate.add_argument("model", help="model directory (or Hub repo id)")
-    interpolate.add_argument("sentence_a")
-    interpolate.add_argument("sentence_b")
-    interpolate.add_argument("--steps", type=int, default=11, help="points from A (τ=0) to B (τ=1), default 11")
-    interpolate.add_argument("--mode", choices=["mixture", "componentwise"], default="mixture")
-    interpolate.set_defaults(handler=command_interpolate)
-
-    for parser in (evaluate, reconstruct, sample, interpolate):
-        add_generation_flags(parser)
-
-    push = commands.add_parser("push", help="upload a model directory to the Hugging Face Hub")
-    push.add_argument("model", help="model directory")
-    push.add_argument("repo_id", help="e.g. your-name/nvae-wiki")
-    push.add_argument("--private", action="store_true")
-    push.add_argument("--token", help="Hub token (default: HF_TOKEN or the cached login)")
-    push.add_argument("--message", default="Upload NVAE model", help="commit message")
-    push.set_defaults(handler=command_push)
+    add_command(
+        commands, "reconstruct", "encode sentences and decode them again", ReconstructOptions, command_reconstruct
+    )
+    add_command(
+        commands, "sample", "generate sentences from latents drawn from the prior", SampleOptions, command_sample
+    )
+    add_command(
+        commands,
+        "interpolate",
+        "decode points between the latents of two sentences",
+        InterpolateOptions,
+        command_interpolate,
+    )
+    add_command(
+        commands,
+        "push",
+        "upload a model directory to the Hugging Face Hub",
+        PushOptions,
+        command_push,
+        generation=False,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,103 @@
+# Copyright 2026 the nvib-hf developers. Licensed under the Apache License, Version 2.0.
+"""``nvib-hf reproduce``: the command-line face of ``nvib_hf.experiments.sweep.run_sweep``.
+
+Its flags and its list of config-file keys come from ``SweepConfig``'s field metadata; the sweep itself (torch,
+Transformers) is imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from nvib_hf.cli.arguments import (
+    RawDescriptionDefaultsHelpFormatter,
+    add_dataclass_arguments,
+    cli_fields,
+    dataclass_values,
+    field_default,
+    flag_name,
+)
+from nvib_hf.cli.options import ReproduceCommandOptions
+from nvib_hf.experiments.sweep_options import SweepConfig
+
+REPRODUCE_DESCRIPTION = """Reproduce the paper's comparison (Henderson & Fehr, ICLR 2023): train the Transformer baselines (none, vae,
+vae_pooled) and the NVAE at several λ_D with the same sizes and step budget, then measure reconstruction (CE, BLEU,
+exact match, vectors kept), generation from the prior (F-PPL, R-PPL, distinct-1/2, copy rate) and interpolation
+(edit distance and change share between consecutive decodes, F-PPL of intermediate decodes). docs/metrics.md
+defines each metric.
+
+Writes OUTPUT_DIR/results.md, results.csv, bleu_vs_vectors_kept.png, ppl_vs_reconstruction.png,
+interpolations.txt, run_info.json, one model directory per run in OUTPUT_DIR/runs/NAME and the F-PPL reference
+LM in OUTPUT_DIR/lm/reference. Rerunning the same command resumes: finished models are skipped, interrupted
+trainings continue from their last checkpoint. Precedence: defaults < --config file < flags."""
+REPRODUCE_EXAMPLE = "nvib-hf reproduce --budget 0.25 --lambda-dirichlet 0.1 1 3 10 --output-dir results-quick"
+
+
+def config_keys_epilog() -> str:
+    """Every ``SweepConfig`` field as a config-file key, with its help and default (as JSON, which YAML reads too)."""
+    lines = ["config file keys (YAML or JSON mapping):"]
+    for field in fields(SweepConfig):
+        value = field_default(field)
+        default = field.metadata.get("none", "none") if value is None else json.dumps(value, ensure_ascii=False)
+        lines.append(f"  {field.name}: {field.metadata['help']} (default: {default})")
+    return "\n".join([*lines, "example:", f"  {REPRODUCE_EXAMPLE}"])
+
+
+def add_reproduce_parser(commands: Any) -> None:
+    """Register ``nvib-hf reproduce`` on the CLI's sub-command parsers."""
+    parser = commands.add_parser(
+        "reproduce",
+        help="run the paper's comparison (NVAE vs baselines) and write results",
+        description=REPRODUCE_DESCRIPTION,
+        epilog=config_keys_epilog(),
+        formatter_class=RawDescriptionDefaultsHelpFormatter,
+    )
+    add_dataclass_arguments(parser, ReproduceCommandOptions)
+    add_dataclass_arguments(parser, SweepConfig, unset_defaults=True)  # None: the config file's value or default
+    parser.set_defaults(handler=command_reproduce)
+
+
+def reproduce_command(args: argparse.Namespace) -> str:
+    """The canonical command line of these arguments (recorded in results.md, run_info.json and the model cards)."""
+    parts = ["nvib-hf", "reproduce"]
+    if getattr(args, "config", None) is not None:
+        parts += ["--config", args.config]
+    for field in cli_fields(SweepConfig):
+        value = getattr(args, field.name, None)
+        if isinstance(value, bool):
+            parts.append(flag_name(field) if value else "--no-" + flag_name(field)[2:])
+        elif isinstance(value, list):
+            parts += [flag_name(field), *map(str, value)]
+        elif value is not None:
+            parts += [flag_name(field), str(value)]
+    return shlex.join(parts)
+
+
+def sweep_config_from_args(args: argparse.Namespace) -> SweepConfig:
+    """Defaults < ``--config`` file < flags; raises ``CliError`` with one clear line for a bad configuration."""
+    from nvib_hf.cli.main import CliError, load_config_file
+
+    values = load_config_file(args.config) if args.config else {}
+    values.update(dataclass_values(SweepConfig, args))
+    try:
+        return SweepConfig.from_dict(values)
+    except (TypeError, ValueError) as error:
+        where = f" (config file {args.config})" if args.config else ""
+        raise CliError(f"bad sweep configuration{where}: {error}") from error
+
+
+def command_reproduce(args: argparse.Namespace) -> None:
+    """``nvib-hf reproduce``: run the sweep and print the results table."""
+    from nvib_hf.experiments.sweep import run_sweep
+
+    config = sweep_config_from_args(args)
+    run_sweep(config, progress=True, command=reproduce_command(args))
+    output = Path(config.output_dir)
+    print((output / "results.md").read_text(encoding="utf-8"))
+    print(f"Results, plots and run info: {output}/ (model directories in {output}/runs/)", file=sys.stdout)
