@@ -11,7 +11,8 @@ from .models.nvae.configuration_nvae import NvaeConfig
 from .models.nvae.denoising_attention import DenoisingCrossAttention
 from .models.nvae.kl import kl_dirichlet, kl_gaussian
 from .models.nvae.modeling_nvae import NvaeEncoderOutput, NvaeForConditionalGeneration, NvaeModel, NvaePreTrainedModel
-from .models.nvae.nvib import NvibLatent, NvibLayer, interpolate_componentwise, interpolate_mixture
+from .models.nvae.latent import NvibLatent
+from .models.nvae.nvib import NvibLayer, interpolate_componentwise, interpolate_mixture
 
 __version__ = "0.1.0"
 
