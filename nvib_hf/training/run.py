@@ -76,7 +76,7 @@ class TrainOptions:
         values before it loads any data."""
         import math
 
-        from nvib_hf.models.nvae.configuration_nvae import BOTTLENECKS
+        from nvib_hf.models.nvae.registry import bottleneck_names
         from nvib_hf.training.schedules import SCHEDULE_KINDS
 
         def is_int(value: Any) -> bool:
@@ -136,7 +136,7 @@ class TrainOptions:
         require(isinstance(self.group_by_length, bool), "group_by_length", "true or false")
         require(is_real(self.dropout) and 0 <= self.dropout < 1, "dropout", "a number in [0, 1)")
         require(isinstance(self.bf16, bool), "bf16", "true or false")
-        require(self.bottleneck in BOTTLENECKS, "bottleneck", f"one of {list(BOTTLENECKS)}")
+        require(self.bottleneck in bottleneck_names(), "bottleneck", f"one of {list(bottleneck_names())}")
         require(self.kl_schedule in SCHEDULE_KINDS, "kl_schedule", f"one of {list(SCHEDULE_KINDS)}")
         reporters = [self.report_to] if isinstance(self.report_to, str) else self.report_to
         require(
@@ -381,7 +381,7 @@ def collect_examples(model, tokenizer, sentences: list[str], count: int, seed: i
     examples: dict[str, Any] = {
         "reconstructions": [{"input": s, "output": o} for s, o in zip(sources, model.reconstruct(sources, tokenizer))]
     }
-    if model.config.bottleneck != "none":
+    if model.bottleneck.has_prior:  # the plain auto-encoder ("none") has no prior to sample
         examples["prior_samples"] = model.sample_prior(count, tokenizer=tokenizer, generator=generator)
         pair = model.encode_latent(texts=sentences[:2], tokenizer=tokenizer)
         taus = [0.0, 0.25, 0.5, 0.75, 1.0]
@@ -463,7 +463,7 @@ def run_training(options: TrainOptions, *, resume: bool = False, command: str = 
     test = test.select(range(min(options.eval_samples or len(test), len(test))))
     result.metrics = evaluate_reconstruction(model, test, tokenizer, batch_size=options.batch_size, show_progress=True)
     result.metrics.update(latent_usage(model, test, batch_size=options.batch_size))
-    if model.config.bottleneck != "none":
+    if model.bottleneck.has_prior:  # the plain auto-encoder ("none") has no prior to sample
         count = min(200, options.eval_samples or 200)  # the tiny preset's 64 test sentences: 64 samples, 6 paths
         result.metrics.update(
             judged_generation_metrics(

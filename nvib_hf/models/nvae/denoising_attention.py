@@ -200,4 +200,11 @@ class DenoisingCrossAttention(nn.Module):
         return heads, weights
 
 
-__all__ = ["DENOISING_COMPAT_MODES", "DenoisingCrossAttention", "denoise", "latent_terms", "pack_mixture", "unpack_mixture"]
+__all__ = [
+    "DENOISING_COMPAT_MODES",
+    "DenoisingCrossAttention",
+    "denoise",
+    "latent_terms",
+    "pack_mixture",
+    "unpack_mixture",
+]

@@ -68,7 +68,14 @@ class StrideBottleneck(GaussianBottleneck):
         kept = keep.sum(-1).to(z.dtype)
         proportion = kept / valid.sum(-1).to(z.dtype)
         return NvibLatent(
-            z=z, pi=pi, mask=keep, mu=mu, logvar=logvar, valid=keep, vectors_kept=kept, vectors_kept_proportion=proportion
+            z=z,
+            pi=pi,
+            mask=keep,
+            mu=mu,
+            logvar=logvar,
+            valid=keep,
+            vectors_kept=kept,
+            vectors_kept_proportion=proportion,
         )
 
     def prior_vector_counts(self, counts: torch.Tensor) -> torch.Tensor:
