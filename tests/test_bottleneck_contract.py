@@ -19,7 +19,7 @@ from nvib_hf.models.nvae import modeling_nvae
 from nvib_hf.models.nvae.bottleneck import BOTTLENECKS, Bottleneck, config_error, register_bottleneck
 from nvib_hf.models.nvae.denoising_attention import DenoisingCrossAttention
 from nvib_hf.models.nvae.latent import LATENT_FIELDS, NvibLatent, pack_mixture, packed_width, unpack_mixture
-from nvib_hf.models.nvae.registry import bottleneck_class, bottleneck_names, build_bottleneck
+from nvib_hf.models.nvae.registry import bottleneck_class, bottleneck_names, build_bottleneck, prior_bottleneck_names
 from nvib_hf.models.nvae.stride_bottleneck import StrideBottleneck, stride_keep_mask
 from tests.nvae_testing import tiny_config
 from tests.test_modeling_nvae import NvaeModelTester
@@ -50,6 +50,7 @@ def test_registry_holds_every_bottleneck_of_the_model_folder():
         "vae_stride": "stride_bottleneck.py",
     }
     assert bottleneck_names()[: len(BUILTIN)] == BUILTIN
+    assert prior_bottleneck_names()[:4] == ("nvib", "vae", "vae_pooled", "vae_stride")  # "none" has no prior
     for name in BUILTIN:
         cls = BOTTLENECKS[name]
         assert issubclass(cls, Bottleneck) and name in cls.names and bottleneck_class(name) is cls
