@@ -25,7 +25,8 @@ if TYPE_CHECKING:
         NvaeModel,
         NvaePreTrainedModel,
     )
-    from .models.nvae.nvib import NvibLatent, NvibLayer, interpolate_componentwise, interpolate_mixture
+    from .models.nvae.latent import NvibLatent
+    from .models.nvae.nvib import NvibLayer, interpolate_componentwise, interpolate_mixture
 
 __version__ = "0.1.0"
 
@@ -39,7 +40,7 @@ _LAZY_NAMES: dict[str, str] = {
     "NvaeForConditionalGeneration": ".models.nvae.modeling_nvae",
     "NvaeModel": ".models.nvae.modeling_nvae",
     "NvaePreTrainedModel": ".models.nvae.modeling_nvae",
-    "NvibLatent": ".models.nvae.nvib",
+    "NvibLatent": ".models.nvae.latent",
     "NvibLayer": ".models.nvae.nvib",
     "interpolate_componentwise": ".models.nvae.nvib",
     "interpolate_mixture": ".models.nvae.nvib",

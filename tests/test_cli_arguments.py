@@ -11,7 +11,7 @@ import pytest
 from nvib_hf.cli.arguments import DefaultsHelpFormatter, add_dataclass_arguments, dataclass_values
 from nvib_hf.cli.main import build_parser
 from nvib_hf.cli.reproduce import reproduce_command
-from nvib_hf.training.options import BOTTLENECK_CHOICES, TrainOptions
+from nvib_hf.training.options import BUILTIN_BOTTLENECKS, TrainOptions
 from nvib_hf.utils.dataclass_options import option
 
 
@@ -94,10 +94,10 @@ def test_train_flags_default_to_none_so_presets_and_config_files_apply():
     }
 
 
-def test_bottleneck_choices_are_the_model_configs():
-    from nvib_hf.models.nvae.configuration_nvae import BOTTLENECKS
+def test_builtin_bottleneck_names_are_the_registrys():
+    from nvib_hf.models.nvae.registry import bottleneck_names
 
-    assert tuple(BOTTLENECK_CHOICES) == tuple(BOTTLENECKS)
+    assert tuple(BUILTIN_BOTTLENECKS) == tuple(bottleneck_names())
 
 
 def test_reproduce_flags_map_to_sweep_config_fields_and_round_trip():

@@ -9,9 +9,10 @@ import torch
 from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 
 from nvib_hf import NvaeConfig, NvaeForConditionalGeneration, NvaeModel
+from nvib_hf.models.nvae.registry import bottleneck_names
 from tests.nvae_testing import tiny_config
 
-BOTTLENECKS = ["nvib", "none", "vae", "vae_pooled"]
+BOTTLENECKS = list(bottleneck_names())  # every registered bottleneck, vae_stride included
 
 
 class NvaeModelTester:

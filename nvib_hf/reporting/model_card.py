@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
+from nvib_hf.models.nvae.registry import bottleneck_class
 
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 TEMPLATE_RESOURCE = ("resources", "model_card_template.md")
@@ -250,12 +251,8 @@ def count_parameters(config: NvaeConfig) -> int:
 
 def bottleneck_summary(config: NvaeConfig) -> str:
     """One line naming the bottleneck."""
-    return {
-        "nvib": "NVIB (the NVAE)",
-        "none": "none (a plain Transformer auto-encoder baseline)",
-        "vae": "Gaussian VIB on every vector (the paper's VT baseline)",
-        "vae_pooled": "Gaussian VIB on the mean-pooled vector (the paper's VT-pooled baseline)",
-    }[config.bottleneck]
+    description = bottleneck_class(config.bottleneck).descriptions.get(config.bottleneck)
+    return description or f"{config.bottleneck} (a bottleneck registered outside nvib-hf)"
 
 
 def bottleneck_details(config: NvaeConfig) -> str:
@@ -270,13 +267,15 @@ def bottleneck_details(config: NvaeConfig) -> str:
     if config.bottleneck == "none":
         return "none: the decoder attends to the encoder's vectors"
     pooled = "one mean-pooled vector" if config.bottleneck == "vae_pooled" else "one Gaussian per token"
+    if config.bottleneck == "vae_stride":
+        pooled += f", ⌈{format_value(config.stride_keep_fraction)}·N⌉ of the N vectors kept by stride"
     return f"Gaussian VIB ({pooled}), KL to {prior}, ordinary cross-attention"
 
 
 def architecture(config: NvaeConfig) -> str:
     """Encoder -> bottleneck -> decoder, with sizes."""
     norm = "pre-LayerNorm" if config.normalize_before else "post-LayerNorm"
-    cross = "denoising" if config.bottleneck == "nvib" else "ordinary"
+    cross = "denoising" if bottleneck_class(config.bottleneck).uses_denoising_attention else "ordinary"
     return (
         f"Transformer encoder ({config.encoder_layers} layers, d_model {config.d_model}, "
         f"{config.encoder_attention_heads} heads, feed-forward {config.encoder_ffn_dim}) → {config.bottleneck} "

@@ -15,8 +15,10 @@ from typing import Any
 from nvib_hf.training.schedules import SCHEDULE_KINDS
 from nvib_hf.utils.dataclass_options import option, reject_unknown_fields
 
-# The NvaeConfig bottlenecks (configuration_nvae.BOTTLENECKS, which imports Transformers): the flag's choices.
-BOTTLENECK_CHOICES = ("nvib", "none", "vae", "vae_pooled")
+# The built-in bottlenecks, for --help only (the registry, nvib_hf.models.nvae.registry, imports torch): the value is
+# checked against the registry itself, so a bottleneck a user registers is accepted; a test keeps this list equal to
+# the registry's built-in names.
+BUILTIN_BOTTLENECKS = ("nvib", "none", "vae", "vae_pooled", "vae_stride")
 
 
 @dataclass
@@ -46,8 +48,8 @@ class TrainOptions:
     ffn_dim: int = option(512, "feed-forward width")
     bottleneck: str = option(
         "nvib",
-        "nvib or a paper baseline: none, vae (VT), vae_pooled (VT pooled)",
-        choices=BOTTLENECK_CHOICES,
+        f"a registered bottleneck; built in: {', '.join(BUILTIN_BOTTLENECKS)} (nvib: the NVAE; none: plain "
+        "auto-encoder; vae: VT; vae_pooled: VT pooled; vae_stride: VT keeping every k-th vector)",
     )
     lambda_gaussian: float = option(0.01, "λ_G, weight of the Gaussian KL")
     lambda_dirichlet: float = option(1.0, "λ_D, weight of the Dirichlet KL")
@@ -92,7 +94,8 @@ class TrainOptions:
         values before it loads any data."""
         import math
 
-        from nvib_hf.models.nvae.configuration_nvae import BOTTLENECKS, NvaeConfig
+        from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
+        from nvib_hf.models.nvae.registry import bottleneck_names
         from nvib_hf.training.run import build_config, kl_schedules
 
         def is_int(value: Any) -> bool:
@@ -152,7 +155,7 @@ class TrainOptions:
         require(isinstance(self.group_by_length, bool), "group_by_length", "true or false")
         require(is_real(self.dropout) and 0 <= self.dropout < 1, "dropout", "a number in [0, 1)")
         require(isinstance(self.bf16, bool), "bf16", "true or false")
-        require(self.bottleneck in BOTTLENECKS, "bottleneck", f"one of {list(BOTTLENECKS)}")
+        require(self.bottleneck in bottleneck_names(), "bottleneck", f"one of {list(bottleneck_names())}")
         require(self.kl_schedule in SCHEDULE_KINDS, "kl_schedule", f"one of {list(SCHEDULE_KINDS)}")
         reporters = [self.report_to] if isinstance(self.report_to, str) else self.report_to
         require(

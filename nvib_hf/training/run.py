@@ -170,7 +170,7 @@ def collect_examples(model, tokenizer, sentences: list[str], count: int, seed: i
     examples: dict[str, Any] = {
         "reconstructions": [{"input": s, "output": o} for s, o in zip(sources, model.reconstruct(sources, tokenizer))]
     }
-    if model.config.bottleneck != "none":
+    if model.bottleneck.has_prior:  # the plain auto-encoder ("none") has no prior to sample
         examples["prior_samples"] = model.sample_prior(count, tokenizer=tokenizer, generator=generator)
         pair = model.encode_latent(texts=sentences[:2], tokenizer=tokenizer)
         taus = [0.0, 0.25, 0.5, 0.75, 1.0]
@@ -252,7 +252,7 @@ def run_training(options: TrainOptions, *, resume: bool = False, command: str = 
     test = test.select(range(min(options.eval_samples or len(test), len(test))))
     result.metrics = evaluate_reconstruction(model, test, tokenizer, batch_size=options.batch_size, show_progress=True)
     result.metrics.update(latent_usage(model, test, batch_size=options.batch_size))
-    if model.config.bottleneck != "none":
+    if model.bottleneck.has_prior:  # the plain auto-encoder ("none") has no prior to sample
         count = min(200, options.eval_samples or 200)  # the tiny preset's 64 test sentences: 64 samples, 6 paths
         result.metrics.update(
             judged_generation_metrics(

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from transformers import PreTrainedConfig
 
-BOTTLENECKS = ("nvib", "none", "vae", "vae_pooled")
+from .registry import bottleneck_class, bottleneck_names
+
 ALPHA_ACTIVATIONS = ("relu", "exp")
 DENOISING_COMPAT = ("exact", "reference")
 PRIOR_WEIGHTS = ("uniform", "dirichlet")
@@ -34,8 +35,13 @@ class NvaeConfig(PreTrainedConfig):
         init_std: standard deviation of the normal weight initialisation.
         scale_embedding: multiply embeddings by √D.
         normalize_before: pre-LayerNorm layers (mBART style) instead of post-LayerNorm (BART style).
-        bottleneck: `"nvib"` (the NVAE), or the paper's baselines `"none"` (plain Transformer auto-encoder),
-            `"vae"` (a Gaussian VIB on every vector, "VT") and `"vae_pooled"` (mean-pooled to one vector).
+        bottleneck: a name registered in `registry.py` (`bottleneck_names()`): `"nvib"` (the NVAE), or the paper's
+            baselines `"none"` (plain Transformer auto-encoder), `"vae"` (a Gaussian VIB on every vector, "VT"),
+            `"vae_pooled"` (mean-pooled to one vector, "VT pooled") and `"vae_stride"` (the "VT" of which only a
+            stride of vectors is kept, "VT stride": does NVIB drop the right vectors at the same compression?).
+        stride_keep_fraction [f]: with `bottleneck="vae_stride"`, the fraction of each sentence's vectors kept:
+            ⌈f·N⌉ of N, every k-th for f = 1/k (`stride_bottleneck.py`); the others are masked out of the
+            cross-attention. In (0, 1]; ignored by the other bottlenecks.
         alpha_activation: `"relu"` — α_i = ReLU(w_α·x_i + b_α), exact zeros in training (ICLR 2023); `"exp"` —
             α_i = exp(c‖x_i‖² + w_α·x_i + b_α), c initialised to 1/(2√d_h).
         posterior_logvar_init: initial bias of the log-variance projections (NVIB and the VAE baselines): small
@@ -91,6 +97,7 @@ class NvaeConfig(PreTrainedConfig):
     scale_embedding: bool = False
     normalize_before: bool = False
     bottleneck: str = "nvib"
+    stride_keep_fraction: float = 0.5
     alpha_activation: str = "relu"
     alpha_log_max: float = 20.0
     posterior_logvar_init: float = -5.0
@@ -154,23 +161,21 @@ class NvaeConfig(PreTrainedConfig):
             _require(getattr(self, name) > 0, name, "positive")
         for name in ("delta", "alpha_prune_threshold", "lambda_gaussian", "lambda_dirichlet", "lambda_alignment"):
             _require(getattr(self, name) >= 0, name, "non-negative")
+        _require(
+            isinstance(self.stride_keep_fraction, (int, float))
+            and not isinstance(self.stride_keep_fraction, bool)
+            and 0.0 < self.stride_keep_fraction <= 1.0,
+            "stride_keep_fraction",
+            "in (0, 1]",
+        )
         for name, choices in (
-            ("bottleneck", BOTTLENECKS),
+            ("bottleneck", bottleneck_names()),
             ("alpha_activation", ALPHA_ACTIVATIONS),
             ("denoising_compat", DENOISING_COMPAT),
             ("prior_weights", PRIOR_WEIGHTS),
         ):
             _require(getattr(self, name) in choices, name, f"one of {choices}")
-        _require(
-            self.bottleneck != "none" or self.latent_dim == self.d_model,
-            "latent_dim",
-            f'equal to d_model={self.d_model} with bottleneck="none" (the decoder reads the encoder states)',
-        )
-        _require(
-            self.bottleneck != "vae_pooled" or self.lambda_alignment == 0,
-            "lambda_alignment",
-            '0 with bottleneck="vae_pooled" (one vector per sentence: nothing to align)',
-        )
+        bottleneck_class(self.bottleneck).validate_config(self)  # the bottleneck's own constraints
         from transformers.activations import ACT2FN
 
         _require(self.activation_function in ACT2FN, "activation_function", "a key of transformers' ACT2FN")

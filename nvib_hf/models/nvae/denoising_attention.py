@@ -6,8 +6,9 @@ Attention of a query y over components i reads as Bayesian query denoising: the 
 N(0, ν I), ν = √d_h, the attention weights are the posterior over components and the result is the posterior
 mean of z, projected by the value map.
 
-The decoder passes the mixture as one packed tensor (``pack_mixture``) in place of ``encoder_hidden_states`` so
-that Transformers' decoder loop, gradient checkpointing and output capture work unchanged.
+The decoder passes the mixture as one packed tensor (``latent.pack_mixture``) in place of ``encoder_hidden_states``
+so that Transformers' decoder loop, gradient checkpointing and output capture work unchanged; this layer unpacks it
+with a check of its width against ``config.latent_dim``.
 """
 
 from __future__ import annotations
@@ -18,25 +19,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .latent import pack_mixture, unpack_mixture
+from .registry import bottleneck_class
+
 DENOISING_COMPAT_MODES = ("exact", "reference")
-
-
-def pack_mixture(z: torch.Tensor, variance: torch.Tensor | None, pi: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Pack a mixture into ``[B, K, 2·D_z + 2]`` = [means | variances | log π | mask].
-
-    ``variance=None`` (impulses, the training form) is stored as zeros. log π of masked components is stored as 0
-    (the mask channel, not the value, removes them).
-    """
-    variance = torch.zeros_like(z) if variance is None else variance
-    log_pi = torch.where(mask, torch.log(pi.clamp_min(torch.finfo(pi.dtype).tiny)), torch.zeros_like(pi))
-    return torch.cat([z, variance.to(z.dtype), log_pi[..., None].to(z.dtype), mask[..., None].to(z.dtype)], dim=-1)
-
-
-def unpack_mixture(packed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Inverse of ``pack_mixture``: ``(z [B,K,Dz], variance [B,K,Dz], log_pi [B,K], mask [B,K] bool)``."""
-    latent_dim = (packed.shape[-1] - 2) // 2
-    z, variance = packed[..., :latent_dim], packed[..., latent_dim : 2 * latent_dim]
-    return z, variance, packed[..., -2], packed[..., -1] > 0.5
 
 
 def masked_log_weights(log_pi: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -108,7 +94,7 @@ class DenoisingCrossAttention(nn.Module):
         Σ_i a_i (W_v z_i + b_v); one ``scaled_dot_product_attention`` call with an additive float mask.
       * eval form (Gaussian components): see ``latent_terms`` and ``denoise``; head output W_v^h ẑ + b_v^h
         (``denoising_compat="reference"`` omits b_v, as the published implementation does).
-    With ``config.bottleneck != "nvib"`` (the paper's baselines) it is ordinary scaled dot-product attention over
+    For a bottleneck without ``uses_denoising_attention`` (the paper's baselines) it is ordinary scaled dot-product attention over
     the latent vectors, plus log π_i as an additive bias: a constant for their uniform weights, so exactly ordinary
     attention, while the weights of an interpolated set of vectors still count.
 
@@ -125,7 +111,7 @@ class DenoisingCrossAttention(nn.Module):
         self.nu = math.sqrt(self.head_dim)
         self.dropout = config.attention_dropout
         self.compat = config.denoising_compat
-        self.denoising = config.bottleneck == "nvib"
+        self.denoising = bottleneck_class(config.bottleneck).uses_denoising_attention
         self.layer_idx = layer_idx
         self.config = config  # read at call time: output_attentions may be set on the config after construction
         self.q_proj = nn.Linear(self.embed_dim, self.embed_dim)
@@ -143,7 +129,8 @@ class DenoisingCrossAttention(nn.Module):
         output_attentions: bool = False,
         **kwargs,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Attend from ``hidden_states [B, T, D]`` to the packed mixture ``key_value_states [B, K, 2·D_z + 2]``.
+        """Attend from ``hidden_states [B, T, D]`` to the packed mixture ``key_value_states [B, K, 2·D_z + 2]``
+        (another width raises ``ValueError``).
 
         ``attention_mask`` is ignored: the mixture carries its own component mask.
         """
@@ -169,7 +156,7 @@ class DenoisingCrossAttention(nn.Module):
         if cross_cache is not None and cache.is_updated.get(self.layer_idx):
             layer = cross_cache.layers[self.layer_idx]
             return layer.keys, layer.values
-        z, variance, log_pi, mask = unpack_mixture(packed)
+        z, variance, log_pi, mask = unpack_mixture(packed, self.latent_dim)
         if eval_form:
             keys, values = latent_terms(z, variance, log_pi, mask, self.nu, self.compat)
             keys, values = keys[:, None], values[:, None]  # [B, 1, K, ·]: shared by all heads
@@ -211,3 +198,13 @@ class DenoisingCrossAttention(nn.Module):
         if self.compat == "exact":
             heads = heads + self.v_proj.bias.view(1, self.num_heads, 1, self.head_dim)
         return heads, weights
+
+
+__all__ = [
+    "DENOISING_COMPAT_MODES",
+    "DenoisingCrossAttention",
+    "denoise",
+    "latent_terms",
+    "pack_mixture",
+    "unpack_mixture",
+]

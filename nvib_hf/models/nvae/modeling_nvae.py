@@ -16,7 +16,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import GenerationMixin, PreTrainedModel
-from transformers import initialization as init
 from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput, Seq2SeqModelOutput
 from transformers.models.bart.modeling_bart import BartDecoder, BartDecoderLayer, BartEncoder, shift_tokens_right
 from transformers.models.mbart.modeling_mbart import MBartDecoder, MBartDecoderLayer, MBartEncoder
@@ -25,12 +24,13 @@ from transformers.utils.generic import can_return_tuple
 from transformers.utils.output_capturing import OutputRecorder
 
 from .alignment import guided_alignment_loss, recorded_cross_attention
-from .baseline_bottlenecks import GaussianBottleneck, IdentityBottleneck
+from .bottleneck import Bottleneck
 from .configuration_nvae import NvaeConfig
 from .denoising_attention import DenoisingCrossAttention
-from .nvib import NvibLatent, NvibLayer, interpolate_componentwise, interpolate_mixture
+from .latent import LATENT_FIELDS, NvibLatent
+from .nvib import interpolate_componentwise, interpolate_mixture
+from .registry import build_bottleneck
 
-LATENT_FIELDS = tuple(NvibLatent.__dataclass_fields__)
 # `save_pretrained` writes `auto_map` only for the class that saves; every Auto class should load the directory.
 AUTO_MAP = {
     "AutoConfig": "configuration_nvae.NvaeConfig",
@@ -138,14 +138,6 @@ class NvaePreNormDecoder(DenoisingDecoderMixin, MBartDecoder):
     layer_class = NvaePreNormDecoderLayer
 
 
-BOTTLENECK_CLASSES = {
-    "nvib": NvibLayer,
-    "none": IdentityBottleneck,
-    "vae": GaussianBottleneck,
-    "vae_pooled": GaussianBottleneck,
-}
-
-
 class NvaeEncoder(nn.Module):
     """Transformer encoder followed by the bottleneck: tokens -> ``NvaeEncoderOutput`` (states and latent)."""
 
@@ -153,7 +145,7 @@ class NvaeEncoder(nn.Module):
         super().__init__()
         self.config = config
         self.transformer = (MBartEncoder if config.normalize_before else BartEncoder)(config)
-        self.bottleneck = BOTTLENECK_CLASSES[config.bottleneck](config)
+        self.bottleneck = build_bottleneck(config)  # registry.py: the class registered as config.bottleneck
 
     def forward(
         self,
@@ -196,19 +188,13 @@ class NvaePreTrainedModel(PreTrainedModel):
         return super().save_pretrained(save_directory, *args, **kwargs)
 
     def _init_weights(self, module: nn.Module) -> None:
+        """Transformers' standard init, then the bottleneck's own hook for the modules it owns
+        (``Bottleneck._init_weights``): the model holds no bottleneck-specific initialisation."""
         super()._init_weights(module)
-        if isinstance(module, nn.Linear) and getattr(module, "initial_bias", None) is not None:
-            # Set on the projection itself: a module without direct parameters (GaussianBottleneck) is never
-            # visited by `_init_weights` in custom-code models.
-            init.constant_(module.bias, module.initial_bias)
-        if isinstance(module, NvibLayer):
-            cfg = self.config
-            init.constant_(module.prior_mean, cfg.prior_mean)
-            init.constant_(module.prior_logvar, float(torch.log(torch.tensor(cfg.prior_variance))))
-            init.constant_(module.prior_alpha, cfg.prior_alpha)
-            if cfg.alpha_activation == "exp":
-                head_dim = cfg.d_model // cfg.cross_attention_heads
-                init.constant_(module.alpha_quadratic, 1.0 / (2.0 * head_dim**0.5))
+        encoder = getattr(getattr(self, "model", self), "encoder", None)
+        bottleneck = getattr(encoder, "bottleneck", None)
+        if isinstance(bottleneck, Bottleneck) and bottleneck.owns(module):
+            bottleneck._init_weights(module, self.config.init_std)
 
 
 class NvaeModel(NvaePreTrainedModel):
@@ -316,7 +302,7 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
         return self.model.decoder
 
     @property
-    def bottleneck(self) -> nn.Module:
+    def bottleneck(self) -> Bottleneck:
         return self.model.encoder.bottleneck
 
     @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")

@@ -9,54 +9,16 @@ Gamma -> Dirichlet); evaluation uses the means and drops components with α_i �
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 from torch import nn
-from transformers.utils import ModelOutput
+from transformers import initialization as init
 
-from .denoising_attention import pack_mixture
+from .bottleneck import Bottleneck, register_bottleneck
 from .kl import kl_dirichlet, kl_gaussian
+from .latent import NvibLatent
 
 MIN_ALPHA = 1e-8  # Gamma(α) needs α > 0; the mask, not this clamp, removes zero-count components
-
-
-@dataclass
-class NvibLatent(ModelOutput):
-    """A latent mixture, batch-first. The decoder's cross-attention reads ``z``, ``variance``, ``pi`` and ``mask``.
-
-    Attributes:
-        z: ``[B, K, D_z]`` component locations — samples in training, means at evaluation.
-        pi: ``[B, K]`` mixture weights (sum to 1 over unmasked components).
-        mask: ``[B, K]`` bool, True for components the decoder attends to.
-        variance: ``[B, K, D_z]`` σ² of Gaussian components, or None for impulses (training samples).
-        mu, logvar: ``[B, n, D_z]`` posterior means and log-variances (n = N + 1, prior first), for the KL terms.
-        alpha: ``[B, n]`` posterior pseudo-counts (α_p at index 0).
-        valid: ``[B, n]`` bool, True for the prior and the non-padding tokens.
-        vectors_kept: ``[B]`` number of non-prior components with α_i > τ_prune (the prior is never counted).
-        vectors_kept_proportion: ``[B]`` vectors_kept / N.
-    """
-
-    z: torch.Tensor | None = None
-    pi: torch.Tensor | None = None
-    mask: torch.Tensor | None = None
-    variance: torch.Tensor | None = None
-    mu: torch.Tensor | None = None
-    logvar: torch.Tensor | None = None
-    alpha: torch.Tensor | None = None
-    valid: torch.Tensor | None = None
-    vectors_kept: torch.Tensor | None = None
-    vectors_kept_proportion: torch.Tensor | None = None
-
-    def packed(self) -> torch.Tensor:
-        """``[B, K, 2·D_z + 2]``: the form the decoder's cross-attention takes in place of encoder states."""
-        return pack_mixture(self.z, self.variance, self.pi, self.mask)
-
-    def select(self, index: torch.Tensor | slice | int) -> NvibLatent:
-        """The latents of some batch rows (every tensor field indexed along dim 0)."""
-        if isinstance(index, int):
-            index = slice(index, index + 1)
-        return NvibLatent(**{key: value[index] for key, value in self.items()})
 
 
 def require_nonempty(attention_mask: torch.Tensor) -> torch.Tensor:
@@ -80,7 +42,8 @@ def kept_statistics(alpha: torch.Tensor, valid: torch.Tensor, threshold: float) 
     return kept, kept / valid[:, 1:].sum(dim=-1).clamp_min(1).to(alpha.dtype)
 
 
-class NvibLayer(nn.Module):
+@register_bottleneck("nvib")
+class NvibLayer(Bottleneck):
     """Nonparametric Variational Information Bottleneck: ``[B, N, D]`` encoder states -> an ``NvibLatent``.
 
     μ_i = W_μ x_i + b_μ, log σ²_i = W_σ x_i + b_σ, α_i = ReLU(w_α·x_i + b_α) or exp(c‖x_i‖² + w_α·x_i + b_α);
@@ -88,22 +51,39 @@ class NvibLayer(nn.Module):
     ``prior_alpha``) is prepended at index 0.
     """
 
+    uses_denoising_attention = True
+    descriptions = {"nvib": "NVIB (the NVAE)"}
+
     def __init__(self, config, layer_idx: int | None = None):
-        super().__init__()
-        self.config = config
+        super().__init__(config, layer_idx)
         self.mu_proj = nn.Linear(config.d_model, config.latent_dim)
         self.logvar_proj = nn.Linear(config.d_model, config.latent_dim)
         self.alpha_proj = nn.Linear(config.d_model, 1)
-        # Initial biases (applied by `_init_weights`): small variances against posterior collapse; with ReLU,
-        # α ≈ 1 per token so every vector starts kept (exp: c‖x‖² carries the scale).
-        self.logvar_proj.initial_bias = config.posterior_logvar_init
-        self.alpha_proj.initial_bias = 1.0 if config.alpha_activation == "relu" else 0.0
         if config.alpha_activation == "exp":
-            head_dim = config.d_model // config.cross_attention_heads
-            self.alpha_quadratic = nn.Parameter(torch.tensor(1.0 / (2.0 * math.sqrt(head_dim))))
+            self.alpha_quadratic = nn.Parameter(torch.tensor(self._initial_alpha_quadratic()))
         self.register_buffer("prior_mean", torch.full((config.latent_dim,), float(config.prior_mean)))
         self.register_buffer("prior_logvar", torch.full((config.latent_dim,), math.log(config.prior_variance)))
         self.register_buffer("prior_alpha", torch.tensor(float(config.prior_alpha)))
+
+    def _initial_alpha_quadratic(self) -> float:
+        """The initial c of the ``"exp"`` pseudo-counts: 1/(2√d_h) (spec sections 1 and 6)."""
+        return 1.0 / (2.0 * math.sqrt(self.config.d_model // self.config.cross_attention_heads))
+
+    def _init_weights(self, module: nn.Module, std: float) -> None:
+        """Initial biases: log σ² = ``posterior_logvar_init`` (small variances against posterior collapse); with
+        ReLU, b_α = 1 so α ≈ 1 and every vector starts kept (exp: c‖x‖² carries the scale, b_α = 0). The prior
+        buffers and c are set from the config."""
+        cfg = self.config
+        if module is self.logvar_proj:
+            init.constant_(module.bias, cfg.posterior_logvar_init)
+        elif module is self.alpha_proj:
+            init.constant_(module.bias, 1.0 if cfg.alpha_activation == "relu" else 0.0)
+        elif module is self:
+            init.constant_(self.prior_mean, cfg.prior_mean)
+            init.constant_(self.prior_logvar, math.log(cfg.prior_variance))
+            init.constant_(self.prior_alpha, cfg.prior_alpha)
+            if cfg.alpha_activation == "exp":
+                init.constant_(self.alpha_quadratic, self._initial_alpha_quadratic())
 
     def pseudo_counts(self, hidden_states: torch.Tensor) -> torch.Tensor:
         """α_i for every position, ``[B, N]`` (before masking)."""
