@@ -19,13 +19,13 @@ if TYPE_CHECKING:
     from .models.nvae.configuration_nvae import NvaeConfig
     from .models.nvae.denoising_attention import DenoisingCrossAttention
     from .models.nvae.kl import kl_dirichlet, kl_gaussian
+    from .models.nvae.latent import NvibLatent
     from .models.nvae.modeling_nvae import (
         NvaeEncoderOutput,
         NvaeForConditionalGeneration,
         NvaeModel,
         NvaePreTrainedModel,
     )
-    from .models.nvae.latent import NvibLatent
     from .models.nvae.nvib import NvibLayer, interpolate_componentwise, interpolate_mixture
 
 __version__ = "0.1.0"
