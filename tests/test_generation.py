@@ -141,3 +141,19 @@ def test_latent_usage_detects_a_decoder_that_reads_its_latent(trained):
     ]
     usage = latent_usage(model, Dataset.from_list(rows), batch_size=3)
     assert usage["latent_gap"] > 0.1 and usage["ce_shuffled_latent"] > usage["ce_own_latent"]
+
+
+def test_generate_does_not_compute_kl_terms(trained, monkeypatch):
+    """Generation reads only the logits: its cached decoding steps skip both KL terms, while a plain forward
+    without labels (and without a cache) still returns them."""
+    model, inputs = trained
+    calls = []
+    original = model.bottleneck.kl
+    monkeypatch.setattr(model.bottleneck, "kl", lambda latent: calls.append(1) or original(latent))
+    expected = generate(model, inputs)
+    assert calls == []
+    monkeypatch.setattr(model.bottleneck, "kl", original)
+    assert torch.equal(generate(model, inputs), expected)
+    with torch.no_grad():
+        outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
+    assert outputs.kl_gaussian is not None and torch.isfinite(outputs.kl_gaussian)

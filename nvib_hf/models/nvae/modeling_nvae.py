@@ -358,7 +358,9 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
         if guided:
             positions = self.bottleneck.component_positions(latent)  # [B, K]
             alignment = guided_alignment_loss(cross_weights, positions, labels.ne(-100), self.config.alignment_width)
-        parts = self._loss_parts(logits, labels, latent, lambda_gaussian, lambda_dirichlet, alignment, weight_a)
+        # A cached decoding step without labels is generation, which reads only the logits: no KL terms there.
+        with_kl = labels is not None or cache is None
+        parts = self._loss_parts(logits, labels, latent, lambda_gaussian, lambda_dirichlet, alignment, weight_a, with_kl)
         return NvaeSeq2SeqLMOutput(
             logits=logits,
             cache=outputs.cache,
@@ -382,11 +384,12 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
         lambda_dirichlet,
         alignment=None,
         lambda_alignment=0.0,
+        with_kl: bool = True,
     ) -> dict:
-        """CE, batch-mean KL terms (when the latent came from the encoder, not the prior), the guided-alignment loss
-        when one was computed, and the weighted sum."""
+        """CE, batch-mean KL terms (when the latent came from the encoder, not the prior, and ``with_kl``), the
+        guided-alignment loss when one was computed, and the weighted sum."""
         parts = {}
-        if latent.valid is not None:
+        if with_kl and latent.valid is not None:
             kl_g, kl_d = self.bottleneck.kl(latent)
             parts.update(kl_gaussian=kl_g.mean(), kl_dirichlet=kl_d.mean())
         if labels is None:
