@@ -187,6 +187,8 @@ def command_train(args: argparse.Namespace) -> None:
         "nvib-hf " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else "nvib-hf train"
     )
     result = run_training(options, resume=args.resume, command=command)
+    if not result.main_process:  # another rank of a distributed run: the main process prints and saves
+        return
     if not result.finished:
         print(
             f"Stopped at step {result.global_step} of {options.max_steps}; continue with the same command plus --resume."

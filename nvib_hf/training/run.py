@@ -150,6 +150,7 @@ class TrainResult:
     metrics: dict[str, float] = field(default_factory=dict)
     examples: dict[str, Any] = field(default_factory=dict)
     wall_time_s: float = 0.0
+    main_process: bool = True  # False on the other ranks of a distributed run: they neither evaluate nor save
 
 
 def resume_checkpoint(checkpoint_dir: str, resume: bool) -> str | None:
@@ -245,6 +246,9 @@ def run_training(options: TrainOptions, *, resume: bool = False, command: str = 
     result = TrainResult(
         Path(options.output_dir), trainer.state.global_step >= options.max_steps, trainer.state.global_step
     )
+    if not trainer.is_world_process_zero():  # under torchrun / accelerate launch: only the main process goes on
+        result.main_process = False
+        return result
     if not result.finished:
         result.wall_time_s = time.time() - start
         return result
