@@ -75,11 +75,16 @@ def denoise(u: torch.Tensor, keys: torch.Tensor, values: torch.Tensor) -> tuple[
     Returns:
         ẑ ``[B, H, T, D_z]`` (posterior mean of z) and the attention weights ``[B, H, T, K]``.
     """
-    latent_dim = u.shape[-1]
+    batch, heads, length, latent_dim = u.shape
     features = torch.cat([u, u * u], dim=-1)  # [B, H, T, 2Dz]
-    logits = features @ keys[..., :-1].transpose(-1, -2) + keys[..., -1][..., None, :]  # [B, H, T, K]
+    if keys.shape[1] == 1:
+        # Keys shared by all heads: fold the heads into the query axis, [B, 1, H·T, 2Dz], so that the products
+        # below do not broadcast (and so copy) the per-sequence keys and values once per head at every step.
+        features = features.reshape(batch, 1, heads * length, 2 * latent_dim)
+    logits = features @ keys[..., :-1].transpose(-1, -2) + keys[..., -1][..., None, :]  # [B, H|1, T|H·T, K]
     weights = torch.softmax(logits, dim=-1)
-    mixed = weights @ values  # [B, H, T, 2Dz]
+    mixed = (weights @ values).reshape(batch, heads, length, 2 * latent_dim)  # [B, H, T, 2Dz]
+    weights = weights.reshape(batch, heads, length, -1)  # [B, H, T, K]
     return mixed[..., :latent_dim] + mixed[..., latent_dim:] * u, weights
 
 
