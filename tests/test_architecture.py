@@ -111,25 +111,32 @@ def cli_importers(graph: Graph, cli: str) -> dict[str, set[str]]:
     return {src: dsts for src, dsts in found.items() if dsts}
 
 
+def _remote_code_problem(node: ast.Import | ast.ImportFrom, siblings: set[str], package_name: str) -> str | None:
+    """Why this import breaks in a copied model directory, or None when it does not."""
+    if isinstance(node, ast.ImportFrom) and node.level:
+        if node.level == 1 and node.module in siblings:
+            return None
+        return f"`from {'.' * node.level}{node.module or ''} import ...` is not `from .sibling`"
+    names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [alias.name for alias in node.names]
+    if any(name.split(".")[0] == package_name for name in names):
+        return f"absolute import of {package_name}"
+    return None
+
+
 def remote_code_violations(directory: Path, package_name: str) -> list[str]:
     """Imports in the flat remote-code files of ``directory`` (all but ``__init__.py``) that break when the files are
     copied into a model directory: any import of ``package_name`` and any relative import other than ``from .x
-    import y`` with ``x`` a file beside them."""
+    import y`` with ``x`` a file beside them. Returns ``FILE:LINE: why``, sorted."""
     siblings = {path.stem for path in directory.glob("*.py")}
     problems: list[tuple[str, int, str]] = []
     for path in sorted(directory.glob("*.py")):
         if path.name == "__init__.py":
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
-            if isinstance(node, ast.ImportFrom) and node.level == 0:
-                names = [node.module or ""]
-            if any(name.split(".")[0] == package_name for name in names):
-                problems.append((path.name, node.lineno, f"absolute import of {package_name}"))
-            if isinstance(node, ast.ImportFrom) and node.level:
-                if node.level != 1 or node.module not in siblings:
-                    line = "." * node.level + (node.module or "")
-                    problems.append((path.name, node.lineno, f"`from {line} import ...` is not `from .sibling`"))
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                problem = _remote_code_problem(node, siblings, package_name)
+                if problem:
+                    problems.append((path.name, node.lineno, problem))
     return [f"{name}:{lineno}: {text}" for name, lineno, text in sorted(problems)]
 
 
