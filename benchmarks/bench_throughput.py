@@ -23,7 +23,7 @@ import torch
 
 from nvib_hf.data.corpus import load_sentences, load_tokenizer
 from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
-from nvib_hf.training.run import TrainOptions, build_config
+from nvib_hf.training.options import TrainOptions
 from nvib_hf.training.trainer import NvaeDataCollator
 
 
@@ -61,7 +61,7 @@ def build(case: Case, texts: list[str]):
     options.model = {**options.model, "max_position_embeddings": 96}
     tokenizer = load_tokenizer(options.tokenizer)
     torch.manual_seed(0)
-    model = NvaeForConditionalGeneration(build_config(options, tokenizer, None)).train()
+    model = NvaeForConditionalGeneration(options.model_config(tokenizer, None)).train()
     optimiser = torch.optim.AdamW(model.parameters(), lr=1e-4)
     ids = tokenizer(texts)["input_ids"]
     ids.sort(key=len)  # group by length, as the trainer does

@@ -16,7 +16,7 @@ from transformers import GPT2LMHeadModel
 from nvib_hf.cli.main import main
 from nvib_hf.data.corpus import load_default_tokenizer
 from nvib_hf.evaluation.language_model import encode_sentences, lm_batch, lm_config, perplexity, train_language_model
-from nvib_hf.experiments.sweep import (
+from nvib_hf.experiments import (
     DEFAULT_NVIB_LAMBDA_DIRICHLET,
     SweepConfig,
     change_share,
@@ -308,7 +308,7 @@ def test_parallel_sweep_names_the_failed_job():
 
 
 def test_config_signature_follows_effective_training_options(monkeypatch):
-    from nvib_hf.experiments import sweep as experiments
+    import nvib_hf.experiments as experiments
 
     config = SweepConfig()
     signature = experiments.config_signature(config)

@@ -47,7 +47,7 @@ SUMMARY_COLUMNS = (
 
 
 def _cell(value: str) -> str:
-    from nvib_hf.experiments.sweep import format_cell
+    from nvib_hf.experiments import format_cell
 
     if value == "":
         return "n/a"

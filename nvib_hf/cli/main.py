@@ -35,37 +35,12 @@ from nvib_hf.cli.options import (
 )
 from nvib_hf.cli.reproduce import add_reproduce_parser
 from nvib_hf.training.options import PRESETS, TrainOptions
+from nvib_hf.utils.config_files import CliError, load_config_file
 
 EPILOG = "Run `nvib-hf COMMAND --help` for the options of a command."
 
 
-class CliError(Exception):
-    """A user error: printed as one line, exit status 2."""
-
-
 # --- helpers -----------------------------------------------------------------------------------------------------
-def load_config_file(path: str) -> dict[str, Any]:
-    """Options from a YAML or JSON file (keys: the long names of `nvib-hf train`'s flags, with underscores)."""
-    file = Path(path)
-    if not file.is_file():
-        raise CliError(f"config file {path} does not exist.")
-    text = file.read_text()
-    try:
-        if file.suffix in (".yaml", ".yml"):
-            import yaml
-
-            values = yaml.safe_load(text)
-        else:
-            values = json.loads(text)
-    except Exception as error:  # noqa: BLE001 - any parse error becomes one clear message
-        raise CliError(
-            f"config file {path} is not valid {file.suffix.lstrip('.').upper() or 'JSON'}: {error}"
-        ) from error
-    if not isinstance(values, dict):
-        raise CliError(f"config file {path} must hold a mapping of option names to values.")
-    return values
-
-
 def check_model_path(path: str) -> None:
     """Cheap check, before any loading: a local path must be a model directory (a Hub repo id passes)."""
     local = Path(path)

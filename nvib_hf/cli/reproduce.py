@@ -81,7 +81,7 @@ def reproduce_command(args: argparse.Namespace) -> str:
 
 def sweep_config_from_args(args: argparse.Namespace) -> SweepConfig:
     """Defaults < ``--config`` file < flags; raises ``CliError`` with one clear line for a bad configuration."""
-    from nvib_hf.cli.main import CliError, load_config_file
+    from nvib_hf.utils.config_files import CliError, load_config_file
 
     values = load_config_file(args.config) if args.config else {}
     values.update(dataclass_values(SweepConfig, args))

@@ -26,15 +26,17 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from nvib_hf.experiments.context import SweepContext
+from nvib_hf.experiments.runner import data_row, run_model, train_model
+from nvib_hf.experiments.sweep_options import SweepConfig
+
 
 def _init_worker(threads: int) -> None:
     """Share the CPU cores between the workers (each would otherwise start one thread per core)."""
     torch.set_num_threads(threads)
 
 
-def _context(values: dict[str, Any], command: str):
-    from nvib_hf.experiments.sweep import SweepConfig, SweepContext
-
+def _context(values: dict[str, Any], command: str) -> SweepContext:
     return SweepContext(SweepConfig(**values), command, progress=False)
 
 
@@ -48,8 +50,6 @@ def _logged_to(path: Path):
 
 def _prepare_reference(values: dict[str, Any], command: str) -> None:
     """Phase 1 job: train (or load) the reference LM and compute the real-data row."""
-    from nvib_hf.experiments.sweep import data_row
-
     context = _context(values, command)
     with _logged_to(context.output / "lm" / "worker.log"):
         context.reference_lm  # noqa: B018 (cached property: trains and saves the LM)
@@ -65,8 +65,6 @@ def _model_job(values: dict[str, Any], command: str, name: str):
 
 def _train(values: dict[str, Any], command: str, name: str) -> str | None:
     """Phase 1 job: train model ``name`` unless it is already trained; returns "trained" when it trained it."""
-    from nvib_hf.experiments.sweep import train_model
-
     context, spec = _model_job(values, command, name)
     with _logged_to(context.run_dir(name) / "worker.log"):
         train_model(spec, context.run_dir(name), context)
@@ -75,8 +73,6 @@ def _train(values: dict[str, Any], command: str, name: str) -> str | None:
 
 def _evaluate(values: dict[str, Any], command: str, name: str) -> tuple[dict[str, Any], str]:
     """Phase 2 job: the row of model ``name`` (evaluated now, or read back when already evaluated)."""
-    from nvib_hf.experiments.sweep import run_model
-
     context, spec = _model_job(values, command, name)
     with _logged_to(context.run_dir(name) / "worker.log"):
         row = run_model(spec, context)
@@ -97,7 +93,7 @@ def _wait(futures: dict[Future, str], desc: str, progress: bool) -> dict[str, An
     return results
 
 
-def run_models_in_parallel(context: Any) -> list[dict[str, Any]]:
+def run_models_in_parallel(context: SweepContext) -> list[dict[str, Any]]:
     """The rows of ``context.config.model_specs()`` (in that order), computed by ``config.jobs`` workers.
 
     Sets ``context.status`` as a sequential run does: "trained", "evaluated" or "skipped" per model.

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nvib_hf.training.schedules import SCHEDULE_KINDS
+from nvib_hf.training.schedules import SCHEDULE_KINDS, KLSchedule
 from nvib_hf.utils.dataclass_options import option, reject_unknown_fields
+
+if TYPE_CHECKING:
+    from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
 
 # The built-in bottlenecks, for --help only (the registry, nvib_hf.models.nvae.registry, imports torch): the value is
 # checked against the registry itself, so a bottleneck a user registers is accepted; a test keeps this list equal to
@@ -89,6 +92,42 @@ class TrainOptions:
     def __post_init__(self) -> None:
         self.validate()
 
+    def model_config(self, tokenizer, length_probs: list[float] | None) -> NvaeConfig:
+        """The model config: sizes from the options, special tokens from the tokenizer, prior lengths from the data."""
+        from nvib_hf.models.nvae.configuration_nvae import NvaeConfig  # imports torch: only when a model is built
+
+        return NvaeConfig(
+            vocab_size=len(tokenizer),
+            d_model=self.d_model,
+            encoder_layers=self.encoder_layers,
+            decoder_layers=self.decoder_layers,
+            encoder_attention_heads=self.attention_heads,
+            decoder_attention_heads=self.attention_heads,
+            encoder_ffn_dim=self.ffn_dim,
+            decoder_ffn_dim=self.ffn_dim,
+            dropout=self.dropout,
+            bottleneck=self.bottleneck,
+            lambda_gaussian=self.lambda_gaussian,
+            lambda_dirichlet=self.lambda_dirichlet,
+            pad_token_id=tokenizer.pad_token_id,
+            bos_token_id=tokenizer.cls_token_id,
+            eos_token_id=tokenizer.sep_token_id,
+            decoder_start_token_id=tokenizer.cls_token_id,
+            prior_num_components_probs=length_probs,
+            **self.model,
+        )
+
+    def kl_schedules(self) -> tuple[KLSchedule, KLSchedule]:
+        """λ_G and λ_D schedules: both follow ``kl_schedule`` up to their maximum weights (annealing against collapse)."""
+        common = dict(kind=self.kl_schedule, warmup_steps=self.kl_warmup_steps, start_step=self.kl_start_step)
+        if self.kl_schedule == "cyclical":
+            total = max(self.max_steps - self.kl_start_step, 1)
+            common = dict(kind="cyclical", total_steps=total, start_step=self.kl_start_step)
+        return (
+            KLSchedule(max_weight=self.lambda_gaussian, **common),
+            KLSchedule(max_weight=self.lambda_dirichlet, **common),
+        )
+
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad option. Runs on construction, so ``nvib-hf train`` reports bad
         values before it loads any data."""
@@ -96,7 +135,6 @@ class TrainOptions:
 
         from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
         from nvib_hf.models.nvae.registry import bottleneck_names
-        from nvib_hf.training.run import build_config, kl_schedules
 
         def is_int(value: Any) -> bool:
             return isinstance(value, int) and not isinstance(value, bool)
@@ -169,15 +207,15 @@ class TrainOptions:
         if unknown:
             raise ValueError(f"model: {unknown} are not NvaeConfig fields.")
 
-        class SizeOnlyTokenizer:  # what build_config reads of a tokenizer: the model config is checked before data
+        class SizeOnlyTokenizer:  # what model_config reads of a tokenizer: the model config is checked before data
             pad_token_id, cls_token_id, sep_token_id = 0, 1, 2
 
             def __len__(self) -> int:
                 return 30522
 
         try:
-            build_config(self, SizeOnlyTokenizer(), None)
-            kl_schedules(self)
+            self.model_config(SizeOnlyTokenizer(), None)
+            self.kl_schedules()
         except TypeError as error:  # e.g. model: {d_model: ...}, which is a training option of its own
             import re
 

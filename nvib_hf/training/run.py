@@ -25,44 +25,8 @@ from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
 from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
 from nvib_hf.training.options import PRESETS as PRESETS  # re-exported: the presets live in options.py
 from nvib_hf.training.options import TrainOptions
-from nvib_hf.training.schedules import DecaySchedule, KLSchedule
+from nvib_hf.training.schedules import DecaySchedule
 from nvib_hf.training.trainer import NvaeTrainer, evaluate_reconstruction
-
-
-def build_config(options: TrainOptions, tokenizer, length_probs: list[float]) -> NvaeConfig:
-    """The model config: sizes from the options, special tokens from the tokenizer, prior lengths from the data."""
-    return NvaeConfig(
-        vocab_size=len(tokenizer),
-        d_model=options.d_model,
-        encoder_layers=options.encoder_layers,
-        decoder_layers=options.decoder_layers,
-        encoder_attention_heads=options.attention_heads,
-        decoder_attention_heads=options.attention_heads,
-        encoder_ffn_dim=options.ffn_dim,
-        decoder_ffn_dim=options.ffn_dim,
-        dropout=options.dropout,
-        bottleneck=options.bottleneck,
-        lambda_gaussian=options.lambda_gaussian,
-        lambda_dirichlet=options.lambda_dirichlet,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.cls_token_id,
-        eos_token_id=tokenizer.sep_token_id,
-        decoder_start_token_id=tokenizer.cls_token_id,
-        prior_num_components_probs=length_probs,
-        **options.model,
-    )
-
-
-def kl_schedules(options: TrainOptions) -> tuple[KLSchedule, KLSchedule]:
-    """λ_G and λ_D schedules: both follow ``kl_schedule`` up to their maximum weights (annealing against collapse)."""
-    common = dict(kind=options.kl_schedule, warmup_steps=options.kl_warmup_steps, start_step=options.kl_start_step)
-    if options.kl_schedule == "cyclical":
-        total = max(options.max_steps - options.kl_start_step, 1)
-        common = dict(kind="cyclical", total_steps=total, start_step=options.kl_start_step)
-    return (
-        KLSchedule(max_weight=options.lambda_gaussian, **common),
-        KLSchedule(max_weight=options.lambda_dirichlet, **common),
-    )
 
 
 def prepare_data(options: TrainOptions):
@@ -226,10 +190,10 @@ def run_training(options: TrainOptions, *, resume: bool = False, command: str = 
     start = time.time()
     torch.manual_seed(options.seed)
     tokenizer, sentences, tokenized, length_probs = prepare_data(options)
-    model = NvaeForConditionalGeneration(build_config(options, tokenizer, length_probs))
+    model = NvaeForConditionalGeneration(options.model_config(tokenizer, length_probs))
     args = training_arguments(options)
     validation = tokenized["validation"].select(range(min(options.validation_samples, len(tokenized["validation"]))))
-    gaussian_schedule, dirichlet_schedule = kl_schedules(options)
+    gaussian_schedule, dirichlet_schedule = options.kl_schedules()
     trainer = NvaeTrainer(
         model=model,
         args=args,

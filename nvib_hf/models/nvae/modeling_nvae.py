@@ -360,7 +360,9 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
             alignment = guided_alignment_loss(cross_weights, positions, labels.ne(-100), self.config.alignment_width)
         # A cached decoding step without labels is generation, which reads only the logits: no KL terms there.
         with_kl = labels is not None or cache is None
-        parts = self._loss_parts(logits, labels, latent, lambda_gaussian, lambda_dirichlet, alignment, weight_a, with_kl)
+        parts = self._loss_parts(
+            logits, labels, latent, lambda_gaussian, lambda_dirichlet, alignment, weight_a, with_kl
+        )
         return NvaeSeq2SeqLMOutput(
             logits=logits,
             cache=outputs.cache,
