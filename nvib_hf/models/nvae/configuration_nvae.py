@@ -8,7 +8,7 @@ from transformers import PreTrainedConfig
 from .registry import bottleneck_class, bottleneck_names
 
 ALPHA_ACTIVATIONS = ("relu", "exp")
-DENOISING_COMPAT = ("exact", "reference")
+DENOISING_COMPAT = ("exact", "reference", "reference_multihead")  # = denoising_attention.COMPAT_TERMS
 PRIOR_WEIGHTS = ("uniform", "dirichlet")
 
 
@@ -53,8 +53,10 @@ class NvaeConfig(PreTrainedConfig):
         delta [δ]: slope of the conditional Dirichlet prior α_0^p = α_p + δN (0 gives a plain DP prior).
         kappa [κ]: number of samples per component in training.
         alpha_prune_threshold [τ_prune]: at evaluation, components with α_i ≤ τ_prune are dropped.
-        denoising_compat: `"exact"` denoising attention, or `"reference"` for the published implementation's
-            simplifications (see `DenoisingCrossAttention`).
+        denoising_compat: `"exact"` denoising attention (the true posterior mean); `"reference"` for the authors'
+            first published implementation (no −u²/(2s²) logit term, factor 1 on the log-determinant, no value
+            bias); `"reference_multihead"` for their later multi-head release (no −u²/(2s²) term only). See
+            `denoising_attention.COMPAT_TERMS`.
         lambda_gaussian [λ_G] / lambda_dirichlet [λ_D]: weights of KL_G and KL_D in the loss (KL_G is also the
             Gaussian KL of the `"vae"` baselines).
         lambda_alignment [λ_A]: weight of the guided-alignment loss L_A (`alignment.py`), a training aid that leads

@@ -14,6 +14,7 @@ with a check of its width against ``config.latent_dim``.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -22,7 +23,31 @@ from torch import nn
 from .latent import pack_mixture, unpack_mixture
 from .registry import bottleneck_class
 
-DENOISING_COMPAT_MODES = ("exact", "reference")
+
+class CompatTerms(NamedTuple):
+    """Which terms of the exact eval form a ``denoising_compat`` mode keeps."""
+
+    quadratic: bool  # the −Σ_d u²_d/(2 s²_id) term of the logits
+    log_det_factor: float  # c_i holds −log_det_factor · Σ_d log s²_id (exact: ½)
+    value_bias: bool  # the head output adds b_v^h
+
+
+# "exact": the posterior of Bayesian query denoising. "reference": the authors' first published implementation
+# (no quadratic term, factor 1 on the log-determinant, no value bias). "reference_multihead": the authors' later
+# multi-head release (no quadratic term, but the exact ½ log-determinant and the value bias).
+COMPAT_TERMS = {
+    "exact": CompatTerms(quadratic=True, log_det_factor=0.5, value_bias=True),
+    "reference": CompatTerms(quadratic=False, log_det_factor=1.0, value_bias=False),
+    "reference_multihead": CompatTerms(quadratic=False, log_det_factor=0.5, value_bias=True),
+}
+DENOISING_COMPAT_MODES = tuple(COMPAT_TERMS)
+
+
+def compat_terms(compat: str) -> CompatTerms:
+    """The terms kept by ``compat``; an unknown mode raises ``ValueError`` naming ``denoising_compat``."""
+    if compat not in COMPAT_TERMS:
+        raise ValueError(f"denoising_compat must be one of {DENOISING_COMPAT_MODES}, got {compat!r}")
+    return COMPAT_TERMS[compat]
 
 
 def masked_log_weights(log_pi: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -44,21 +69,22 @@ def latent_terms(
         [u, u∘u] · [μ_i/s²_i, −1/(2 s²_i)] + c_i,   c_i = log π_i − Σ_d μ²_id/(2 s²_id) − ½ Σ_d log s²_id
     and the posterior mean is ẑ = Σ_i a_i (ν/s²_i ∘ μ_i) + (Σ_i a_i σ²_i/s²_i) ∘ u.
 
-    ``compat="reference"`` reproduces the published implementation's simplifications: no −u²/(2s²) term and
-    −Σ_d log s²_id (factor 1 instead of ½).
+    The ``compat`` modes (``COMPAT_TERMS``) keep or drop terms of this exact form, to compare with the authors' code:
+      * ``"exact"``: all of the above.
+      * ``"reference"`` (first published implementation): no −u²/(2s²) term (the quadratic keys are 0) and
+        −Σ_d log s²_id in c_i (factor 1 instead of ½).
+      * ``"reference_multihead"`` (the later multi-head release): no −u²/(2s²) term, ½ Σ_d log s²_id as exact.
+    (Whether b_v is added is decided in ``DenoisingCrossAttention._eval_heads``.)
 
     Returns:
         keys ``[B, K, 2·D_z + 1]`` = [μ/s² | −1/(2s²) | c] (c = −inf on masked components) and
         values ``[B, K, 2·D_z]`` = [ν μ/s² | σ²/s²].
     """
+    terms = compat_terms(compat)
     s2 = variance + nu  # [B, K, Dz]
     scaled_mean = z / s2
-    if compat == "exact":
-        quadratic = -0.5 / s2
-        log_det = 0.5 * torch.log(s2).sum(dim=-1)
-    else:
-        quadratic = torch.zeros_like(s2)
-        log_det = torch.log(s2).sum(dim=-1)
+    quadratic = -0.5 / s2 if terms.quadratic else torch.zeros_like(s2)
+    log_det = terms.log_det_factor * torch.log(s2).sum(dim=-1)  # [B, K]
     bias = log_pi - 0.5 * (z * scaled_mean).sum(dim=-1) - log_det  # [B, K]
     bias = masked_log_weights(bias, mask)
     keys = torch.cat([scaled_mean, quadratic, bias[..., None]], dim=-1)
@@ -97,8 +123,10 @@ class DenoisingCrossAttention(nn.Module):
     Forms (chosen by ``self.training``, as the NVIB layer samples in training and uses means otherwise):
       * train form (impulses z_i, σ = 0): logit_i = q·k_i/√d_h + log π_i − ‖z_i‖²/(2√d_h), output
         Σ_i a_i (W_v z_i + b_v); one ``scaled_dot_product_attention`` call with an additive float mask.
-      * eval form (Gaussian components): see ``latent_terms`` and ``denoise``; head output W_v^h ẑ + b_v^h
-        (``denoising_compat="reference"`` omits b_v, as the published implementation does).
+      * eval form (Gaussian components): see ``latent_terms`` and ``denoise``; head output W_v^h ẑ + b_v^h.
+        ``denoising_compat`` reproduces the authors' code: ``"reference"`` (first release) drops the −u²/(2s²)
+        logit term, doubles the log-determinant and omits b_v; ``"reference_multihead"`` (later multi-head
+        release) drops only the −u²/(2s²) term. ``"exact"`` (default) is the true posterior mean.
     For a bottleneck without ``uses_denoising_attention`` (the paper's baselines) it is ordinary scaled dot-product attention over
     the latent vectors, plus log π_i as an additive bias: a constant for their uniform weights, so exactly ordinary
     attention, while the weights of an interpolated set of vectors still count.
@@ -116,6 +144,7 @@ class DenoisingCrossAttention(nn.Module):
         self.nu = math.sqrt(self.head_dim)
         self.dropout = config.attention_dropout
         self.compat = config.denoising_compat
+        self.compat_terms = compat_terms(self.compat)
         self.denoising = bottleneck_class(config.bottleneck).uses_denoising_attention
         self.layer_idx = layer_idx
         self.config = config  # read at call time: output_attentions may be set on the config after construction
@@ -194,20 +223,23 @@ class DenoisingCrossAttention(nn.Module):
         return F.dropout(weights, p=dropout, training=self.training) @ values, weights
 
     def _eval_heads(self, query, keys, values):
-        """Eval form: u = (W_k^h)^T q, ẑ by ``denoise``, head output W_v^h ẑ (+ b_v^h in exact mode)."""
+        """Eval form: u = (W_k^h)^T q, ẑ by ``denoise``, head output W_v^h ẑ (+ b_v^h unless ``"reference"``)."""
         w_key = self.k_proj.weight.view(self.num_heads, self.head_dim, self.latent_dim)
         w_value = self.v_proj.weight.view(self.num_heads, self.head_dim, self.latent_dim)
         u = torch.einsum("bhtd,hdz->bhtz", query, w_key.to(query.dtype))  # [B, H, T, Dz]
         z_hat, weights = denoise(u, keys.to(u.dtype), values.to(u.dtype))
         heads = torch.einsum("bhtz,hdz->bhtd", z_hat, w_value.to(z_hat.dtype))  # [B, H, T, d_h]
-        if self.compat == "exact":
+        if self.compat_terms.value_bias:
             heads = heads + self.v_proj.bias.view(1, self.num_heads, 1, self.head_dim)
         return heads, weights
 
 
 __all__ = [
+    "COMPAT_TERMS",
     "DENOISING_COMPAT_MODES",
+    "CompatTerms",
     "DenoisingCrossAttention",
+    "compat_terms",
     "denoise",
     "latent_terms",
     "pack_mixture",
