@@ -9,6 +9,7 @@ gradient checkpointing and output capture are reused as they are.
 
 from __future__ import annotations
 
+import math
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -17,7 +18,13 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import GenerationMixin, PreTrainedModel
 from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput, Seq2SeqModelOutput
-from transformers.models.bart.modeling_bart import BartDecoder, BartDecoderLayer, BartEncoder, shift_tokens_right
+from transformers.models.bart.modeling_bart import (
+    BartDecoder,
+    BartDecoderLayer,
+    BartEncoder,
+    BartScaledWordEmbedding,
+    shift_tokens_right,
+)
 from transformers.models.mbart.modeling_mbart import MBartDecoder, MBartDecoderLayer, MBartEncoder
 from transformers.utils.deprecation import deprecate_kwarg
 from transformers.utils.generic import can_return_tuple
@@ -207,7 +214,10 @@ class NvaeModel(NvaePreTrainedModel):
 
     def __init__(self, config: NvaeConfig):
         super().__init__(config)
-        self.shared = nn.Embedding(config.vocab_size, config.d_model, config.pad_token_id)
+        # Scaled as the encoder's and decoder's own embeddings are (√D with scale_embedding), as BART's: so that
+        # get_input_embeddings()(ids) as inputs_embeds gives the result of the ids.
+        scale = math.sqrt(config.d_model) if config.scale_embedding else 1.0
+        self.shared = BartScaledWordEmbedding(config.vocab_size, config.d_model, config.pad_token_id, embed_scale=scale)
         self.encoder = NvaeEncoder(config)
         self.decoder = (NvaePreNormDecoder if config.normalize_before else NvaeDecoder)(config)
         self.post_init()
