@@ -122,7 +122,7 @@ def test_text_in_text_out():
     rows = model.interpolate(latent.select(0), latent.select(1), [0.0, 1.0], tokenizer=tokenizer, max_new_tokens=5)
     assert len(rows) == 2 and len(rows[0]) == 1
     with pytest.raises(ValueError, match="longer than max_position_embeddings"):
-        model.reconstruct([" ".join(["word"] * 60)], tokenizer)
+        model.reconstruct([" ".join(["word"] * 60)], tokenizer, truncate=False)
 
 
 def test_latent_usage_detects_a_decoder_that_reads_its_latent(trained):

@@ -608,6 +608,7 @@ def _encode_batch(
         batch["text"], add_special_tokens=True, return_token_type_ids=False, return_attention_mask=False
     )
     input_ids: list[list[int]] = []
+    truncated: list[int] = []
     for index, ids in zip(indices, encoded["input_ids"]):
         if len(ids) > max_length:
             if not truncate:
@@ -616,7 +617,15 @@ def _encode_batch(
                     f"pieces), more than max_length={max_length}; raise max_length or pass truncate=True"
                 )
             ids = ids[: max_length - 1] + [ids[-1]]
+            truncated.append(index)
         input_ids.append(ids)
+    if truncated:
+        warnings.warn(
+            f"{len(truncated)} sentences of split {split!r} (first: {truncated[:5]}) are longer than "
+            f"max_length={max_length} tokens: truncated, [SEP] kept.",
+            UserWarning,
+            stacklevel=2,
+        )
     return {
         "input_ids": input_ids,
         "attention_mask": [[1] * len(ids) for ids in input_ids],
@@ -640,7 +649,8 @@ def tokenize_dataset(
 
     Raises:
         ValueError: a sentence longer than ``max_length`` tokens (naming its split, index and length), unless
-            ``truncate=True`` (then the word pieces are cut and ``[SEP]`` kept); ``max_length`` < 3; no "text" column.
+            ``truncate=True`` (then the word pieces are cut, ``[SEP]`` kept, and a ``UserWarning`` counts them);
+            ``max_length`` < 3; no "text" column.
     """
     if max_length < 3:
         raise ValueError(f"max_length must be >= 3 ([CLS], one word piece, [SEP]), got {max_length}")

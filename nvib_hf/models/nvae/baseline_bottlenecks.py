@@ -17,7 +17,7 @@ from transformers import initialization as init
 from .bottleneck import BOTTLENECKS, Bottleneck, config_error, register_bottleneck
 from .kl import kl_gaussian
 from .latent import NvibLatent
-from .nvib import randn_from, require_nonempty
+from .nvib import bounded_logvar, randn_from, require_nonempty
 
 
 def uniform_latent(z: torch.Tensor, mask: torch.Tensor, num_tokens: torch.Tensor, **fields) -> NvibLatent:
@@ -106,7 +106,7 @@ class GaussianBottleneck(Bottleneck):
             weights = valid.to(hidden_states.dtype)[..., None] / num_tokens[:, None, None]
             hidden_states = (hidden_states * weights).sum(dim=1, keepdim=True)  # [B, 1, D]
             valid = valid[:, :1].clone().fill_(True)
-        mu, logvar = self.mu_proj(hidden_states), self.logvar_proj(hidden_states)
+        mu, logvar = self.mu_proj(hidden_states), bounded_logvar(self.logvar_proj(hidden_states))
         z = mu + (0.5 * logvar).exp() * torch.randn_like(mu) if self.training else mu
         return uniform_latent(z, valid, num_tokens, mu=mu, logvar=logvar, valid=valid)
 

@@ -31,11 +31,16 @@ def kl_gaussian(
         alpha: ``[B, n]`` pseudo-counts (α_p at index 0).
         valid: ``[B, n]`` bool, True for the prior and non-padding tokens.
     Returns:
-        ``[B]`` KL_G per sentence.
+        ``[B]`` KL_G per sentence, in float32 for half-precision inputs (float64 for float64).
     """
-    prior_variance = torch.as_tensor(prior_variance, dtype=mu.dtype, device=mu.device)
+    # At least float32: near the prior, r = log(σ²/σ²_p) is small and e^r − 1 − r ≈ r²/2 is far below bfloat16's
+    # rounding step of e^r (2^-8 ≈ 0.004 at 1), so a bf16 evaluation gives a KL of the wrong sign (−0.002 for r = 0.01).
+    dtype = torch.promote_types(mu.dtype, torch.float32)
+    mu, logvar, alpha = mu.to(dtype), logvar.to(dtype), alpha.to(dtype)
+    prior_variance = torch.as_tensor(prior_variance, dtype=dtype, device=mu.device)
     log_ratio = logvar - torch.log(prior_variance)  # [B, n, Dz]
-    per_dim = log_ratio.exp() + (mu - prior_mean).pow(2) / prior_variance - 1.0 - log_ratio
+    # e^r − 1 − r as expm1(r) − r: no cancellation of the 1 (relative error ~ulp(r), not ulp(1)), never negative.
+    per_dim = torch.expm1(log_ratio) - log_ratio + (mu - prior_mean).pow(2) / prior_variance
     per_component = 0.5 * per_dim.mean(dim=-1)  # [B, n]
     weights = torch.where(valid, alpha, torch.zeros_like(alpha))  # [B, n]
     weights = weights / weights.sum(dim=-1, keepdim=True)
@@ -57,16 +62,16 @@ def kl_dirichlet(
     KL_D = (1/n)·[ lnΓ(α_0^q) − lnΓ(α_0^p) + (α_0^q − α_0^p)(ψ(α_0^q/K) − ψ(α_0^q)) + K(lnΓ(α_0^p/K) − lnΓ(α_0^q/K)) ]
 
     which is ``kl_divergence(Dirichlet(α_0^q/K·1_K), Dirichlet(α_0^p/K·1_K)) / n``. Computed in float64 because
-    lgamma/digamma of small arguments are ill-conditioned in float32, then cast back.
+    lgamma/digamma of small arguments are ill-conditioned in float32, then cast back (to float32 at least).
 
     Args:
         alpha: ``[B, n]`` pseudo-counts (α_p at index 0).
         valid: ``[B, n]`` bool, True for the prior and non-padding tokens.
         prior_alpha: α_p; ``delta``: δ, the slope of the conditional prior (0 gives a plain DP prior).
     Returns:
-        ``[B]`` KL_D per sentence.
+        ``[B]`` KL_D per sentence, in float32 for half-precision inputs (float64 for float64).
     """
-    out_dtype = alpha.dtype
+    out_dtype = torch.promote_types(alpha.dtype, torch.float32)  # a bf16 KL_D would keep 3 significant digits
     alpha64 = torch.where(valid, alpha, torch.zeros_like(alpha)).double()
     n = valid.sum(dim=-1).double()  # [B] tokens + prior
     num_tokens = n - 1.0

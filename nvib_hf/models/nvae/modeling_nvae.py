@@ -34,6 +34,14 @@ from .alignment import guided_alignment_loss, recorded_cross_attention
 from .bottleneck import Bottleneck
 from .configuration_nvae import NvaeConfig
 from .denoising_attention import DenoisingCrossAttention
+from .input_checks import (
+    check_decoder_length,
+    check_encoder_inputs,
+    check_labels,
+    check_sequence_shape,
+    check_token_ids,
+    tokenize_sentences,
+)
 from .latent import LATENT_FIELDS, NvibLatent
 from .nvib import interpolate_componentwise, interpolate_mixture
 from .registry import build_bottleneck
@@ -161,6 +169,8 @@ class NvaeEncoder(nn.Module):
         inputs_embeds: torch.Tensor | None = None,
         **kwargs,
     ) -> NvaeEncoderOutput:
+        vocab_size = self.transformer.embed_tokens.num_embeddings
+        check_encoder_inputs(input_ids, attention_mask, inputs_embeds, vocab_size, self.config.max_position_embeddings)
         if attention_mask is None:
             attention_mask = (
                 input_ids.ne(self.config.pad_token_id).long()
@@ -258,6 +268,7 @@ class NvaeModel(NvaePreTrainedModel):
         if decoder_input_ids is None and decoder_inputs_embeds is None:
             if input_ids is None:
                 raise ValueError("Pass decoder_input_ids, decoder_inputs_embeds or input_ids to reconstruct.")
+            check_sequence_shape("input_ids", input_ids, self.config.max_position_embeddings)
             decoder_input_ids = shift_tokens_right(
                 input_ids, self.config.pad_token_id, self.config.decoder_start_token_id
             )
@@ -265,6 +276,13 @@ class NvaeModel(NvaePreTrainedModel):
             encoder_outputs = self.encoder(input_ids, attention_mask, inputs_embeds, **kwargs)
         elif not isinstance(encoder_outputs, NvaeEncoderOutput):
             raise TypeError("encoder_outputs must be an NvaeEncoderOutput (from model.get_encoder() or encode()).")
+        check_decoder_length(
+            decoder_input_ids if decoder_input_ids is not None else decoder_inputs_embeds,
+            cache,
+            self.config.max_position_embeddings,
+        )
+        if decoder_input_ids is not None:
+            check_token_ids("decoder_input_ids", decoder_input_ids, self.shared.num_embeddings)
         latent = encoder_outputs.latent
         decoder_outputs = self.decoder(
             input_ids=decoder_input_ids,
@@ -341,11 +359,15 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
         """
         if labels is not None:
             use_cache = False
+            check_labels(labels, self.lm_head.out_features, self.config.max_position_embeddings)
         if decoder_input_ids is None and decoder_inputs_embeds is None:
             # Teacher forcing on the labels, or (as BART does) on the inputs themselves: reconstruction.
             target = labels if labels is not None else input_ids
             if target is None:
                 raise ValueError("Pass labels, decoder_input_ids, decoder_inputs_embeds or input_ids.")
+            check_sequence_shape(
+                "labels" if labels is not None else "input_ids", target, self.config.max_position_embeddings
+            )
             decoder_input_ids = shift_tokens_right(target, self.config.pad_token_id, self.config.decoder_start_token_id)
         if encoder_outputs is None:
             encoder_outputs = self.model.encoder(input_ids, attention_mask, inputs_embeds, **kwargs)
@@ -421,25 +443,11 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
         return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
 
     # --- the VAE user's entry points -------------------------------------------------------------------------
-    def _tokenize(self, texts: list[str], tokenizer) -> dict:
-        texts = list(texts)
-        if not texts:
-            raise ValueError("no sentences given: texts is empty.")
-        empty = [i for i, text in enumerate(texts) if not isinstance(text, str) or not text.strip()]
-        if empty:
-            raise ValueError(f"sentences {empty} are empty or whitespace-only (or not strings): nothing to encode.")
-        batch = tokenizer(texts, padding=True, return_tensors="pt")
-        too_long = [
-            i
-            for i, ids in enumerate(batch["attention_mask"].sum(-1).tolist())
-            if ids > self.config.max_position_embeddings
-        ]
-        if too_long:
-            raise ValueError(
-                f"sentences {too_long} are longer than max_position_embeddings="
-                f"{self.config.max_position_embeddings} word pieces."
-            )
-        return {k: v.to(self.device) for k, v in batch.items() if k in ("input_ids", "attention_mask")}
+    def _tokenize(self, texts: list[str], tokenizer, truncate: bool = True) -> dict:
+        """Tokenised, padded ``texts`` on the model's device (``input_checks.tokenize_sentences``: bad sentences
+        raise; longer than ``max_position_embeddings``: truncated with a warning, or raise with ``truncate=False``)."""
+        batch = tokenize_sentences(texts, tokenizer, self.config.max_position_embeddings, truncate)
+        return {key: value.to(self.device) for key, value in batch.items()}
 
     @torch.no_grad()
     def encode_latent(
@@ -448,11 +456,13 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
         attention_mask: torch.Tensor | None = None,
         texts: list[str] | None = None,
         tokenizer=None,
+        truncate: bool = True,
     ) -> NvibLatent:
         """The latent of a batch (means and pruning in eval mode, samples in train mode); ``texts`` + ``tokenizer``
-        tokenise first."""
+        tokenise first (a sentence longer than ``max_position_embeddings`` is truncated with a warning, or raises
+        ``ValueError`` with ``truncate=False``)."""
         if texts is not None:
-            batch = self._tokenize(texts, tokenizer)
+            batch = self._tokenize(texts, tokenizer, truncate)
             input_ids, attention_mask = batch["input_ids"], batch["attention_mask"]
         return self.model.encoder(input_ids=input_ids, attention_mask=attention_mask).latent
 
@@ -472,10 +482,11 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
         return tokenizer.batch_decode(ids, skip_special_tokens=True) if tokenizer is not None else ids
 
     @torch.no_grad()
-    def reconstruct(self, texts: list[str], tokenizer, **generate_kwargs) -> list[str]:
-        """Encode sentences and decode them again (greedy unless ``generate_kwargs`` say otherwise)."""
+    def reconstruct(self, texts: list[str], tokenizer, truncate: bool = True, **generate_kwargs) -> list[str]:
+        """Encode sentences and decode them again (greedy unless ``generate_kwargs`` say otherwise); ``truncate`` as
+        in ``encode_latent``."""
         return self.generate_from_latent(
-            self.encode_latent(texts=texts, tokenizer=tokenizer), tokenizer, **generate_kwargs
+            self.encode_latent(texts=texts, tokenizer=tokenizer, truncate=truncate), tokenizer, **generate_kwargs
         )
 
     def draw_num_components(self, num_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -19,6 +19,16 @@ from .kl import kl_dirichlet, kl_gaussian
 from .latent import NvibLatent
 
 MIN_ALPHA = 1e-8  # Gamma(α) needs α > 0; the mask, not this clamp, removes zero-count components
+# |log σ²| ≤ 30: σ² ∈ [1e-13, 1e13], σ ≤ 3.3e6. Unbounded, encoder states of large norm give log σ² in the hundreds and
+# σ² = e^{log σ²} overflows float32/bf16 (e^89 > 3.4e38): z = μ + σε, the KL term σ²/σ²_p and the eval form's σ²/s²
+# become inf/NaN. With the bound, σ² summed over thousands of dimensions and ‖z‖² stay far below the float maximum,
+# while σ² = 1e-13 is still "tiny" next to the attention noise ν = √d_h ≥ 1 (identity initialisation).
+LOGVAR_LIMIT = 30.0
+
+
+def bounded_logvar(logvar: torch.Tensor) -> torch.Tensor:
+    """log σ² clamped to [−LOGVAR_LIMIT, LOGVAR_LIMIT] (see the constant), elementwise."""
+    return logvar.clamp(-LOGVAR_LIMIT, LOGVAR_LIMIT)
 
 
 def require_nonempty(attention_mask: torch.Tensor) -> torch.Tensor:
@@ -46,7 +56,7 @@ def kept_statistics(alpha: torch.Tensor, valid: torch.Tensor, threshold: float) 
 class NvibLayer(Bottleneck):
     """Nonparametric Variational Information Bottleneck: ``[B, N, D]`` encoder states -> an ``NvibLatent``.
 
-    μ_i = W_μ x_i + b_μ, log σ²_i = W_σ x_i + b_σ, α_i = ReLU(w_α·x_i + b_α) or exp(c‖x_i‖² + w_α·x_i + b_α);
+    μ_i = W_μ x_i + b_μ, log σ²_i = W_σ x_i + b_σ (clamped to ±``LOGVAR_LIMIT``), α_i = ReLU(w_α·x_i + b_α) or exp(c‖x_i‖² + w_α·x_i + b_α);
     padding gets α = 0 and is masked. The prior component (buffers ``prior_mean``, ``prior_logvar``,
     ``prior_alpha``) is prepended at index 0.
     """
@@ -98,7 +108,7 @@ class NvibLayer(Bottleneck):
         valid_tokens = require_nonempty(attention_mask)
         alpha = self.pseudo_counts(hidden_states) * valid_tokens  # padding -> α = 0
         mu = prepend_prior(self.mu_proj(hidden_states), self.prior_mean)
-        logvar = prepend_prior(self.logvar_proj(hidden_states), self.prior_logvar)
+        logvar = prepend_prior(bounded_logvar(self.logvar_proj(hidden_states)), self.prior_logvar)
         alpha = prepend_prior(alpha, self.prior_alpha)
         valid = torch.cat([valid_tokens.new_ones(valid_tokens.shape[0], 1), valid_tokens], dim=1)
         return mu, logvar, alpha, valid

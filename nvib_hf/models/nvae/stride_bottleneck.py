@@ -25,7 +25,7 @@ import torch
 from .baseline_bottlenecks import GaussianBottleneck
 from .bottleneck import register_bottleneck
 from .latent import NvibLatent
-from .nvib import require_nonempty
+from .nvib import bounded_logvar, require_nonempty
 
 # ⌈x⌉ of a float product r·f is taken as ⌈x − ε⌉: 0.3·10 is 3.0000000000000004 in binary, whose ceiling would
 # keep one vector too many. Sentences are far shorter than 1/ε.
@@ -66,7 +66,7 @@ class StrideBottleneck(GaussianBottleneck):
         """``[B, N, D]`` -> latent of N vectors of which the kept ones are unmasked; ``valid`` marks the kept."""
         valid = require_nonempty(attention_mask)
         keep = stride_keep_mask(valid, self.config.stride_keep_fraction)  # [B, N]
-        mu, logvar = self.mu_proj(hidden_states), self.logvar_proj(hidden_states)  # [B, N, Dz]
+        mu, logvar = self.mu_proj(hidden_states), bounded_logvar(self.logvar_proj(hidden_states))  # [B, N, Dz]
         z = mu + (0.5 * logvar).exp() * torch.randn_like(mu) if self.training else mu
         pi = keep.to(z.dtype) / keep.sum(-1, keepdim=True).to(z.dtype)
         kept = keep.sum(-1).to(z.dtype)
