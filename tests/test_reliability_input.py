@@ -316,3 +316,13 @@ def test_every_case_is_tried():
     if len(TRIED) < len(CASES):
         pytest.skip("only part of the file ran")
     assert sorted(TRIED) == sorted(CASES)
+
+
+def test_readme_states_the_number_of_input_cases():
+    """The README's count of input cases is this file's."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    stated = re.search(r"\*\*Input: (\d+) input cases\*\*", readme)
+    assert stated is not None and int(stated.group(1)) == len(CASES)
