@@ -188,10 +188,7 @@ def perplexity(model: GPT2LMHeadModel, sentences: Sequence[str], tokenizer: Any,
     model.eval()
     nll, count = 0.0, 0
     for start in range(0, len(rows), batch_size):
-        batch = {
-            k: v.to(model.device)
-            for k, v in lm_batch(rows[start : start + batch_size], lm_pad_id(model)).items()
-        }
+        batch = {k: v.to(model.device) for k, v in lm_batch(rows[start : start + batch_size], lm_pad_id(model)).items()}
         batch_nll, batch_count = token_nll(model, batch)
         nll += batch_nll.item()
         count += int(batch_count)
