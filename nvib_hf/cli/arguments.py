@@ -31,7 +31,8 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         text = action.help or ""
         if "(default" in text or not action.option_strings or action.default is argparse.SUPPRESS:
             return text
-        return super()._get_help_string(action)
+        with_default = super()._get_help_string(action)  # typeshed: str | None; argparse's own returns a str
+        return text if with_default is None else with_default
 
 
 class RawDescriptionDefaultsHelpFormatter(argparse.RawDescriptionHelpFormatter, DefaultsHelpFormatter):

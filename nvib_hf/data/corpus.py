@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from datasets import Dataset, DatasetDict
@@ -685,7 +685,10 @@ def length_histogram(
     Raises:
         ValueError: an empty input, or a sentence longer than ``max_len``.
     """
-    rows = tokenized_train["input_ids"] if hasattr(tokenized_train, "column_names") else tokenized_train
+    if hasattr(tokenized_train, "column_names"):  # a datasets.Dataset (imported lazily: no isinstance)
+        rows = cast("Dataset", tokenized_train)["input_ids"]
+    else:
+        rows = cast("Sequence[Sequence[int]]", tokenized_train)
     offset = 0 if include_special_tokens else 2
     counts = [0] * (max_len + 1)
     total = 0

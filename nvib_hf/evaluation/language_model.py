@@ -64,6 +64,13 @@ def lm_batch(rows: Sequence[Sequence[int]], pad_token_id: int) -> dict[str, torc
     return {"input_ids": ids, "attention_mask": mask, "labels": ids.masked_fill(mask.eq(0), -100)}
 
 
+def lm_pad_id(model: GPT2LMHeadModel) -> int:
+    """The LM's padding id, which ``lm_batch`` pads with (``lm_config`` sets it from the tokenizer)."""
+    if model.config.pad_token_id is None:
+        raise ValueError("the language model's config has no pad_token_id (build its config with lm_config).")
+    return model.config.pad_token_id
+
+
 def token_nll(model: GPT2LMHeadModel, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """(Σ_t −log p(y_t | y_<t), number of predicted tokens) of a batch from ``lm_batch``: position t predicts
     token t + 1, so ``[CLS]`` (position 0) is never a target and ``[SEP]`` is."""
@@ -152,13 +159,13 @@ def _fit(
 ) -> None:
     """The plain training loop of ``train_language_model``."""
     device = best_device()
-    model.to(device).train()
+    model.to(device).train()  # pyright: ignore[reportArgumentType]  (pyright misreads transformers' wrapped `.to`)
     optimizer = torch.optim.AdamW(model.parameters(), lr=LM_LEARNING_RATE, weight_decay=0.01)
     schedule = get_linear_schedule_with_warmup(optimizer, steps // 10, steps)
     generator = torch.Generator().manual_seed(seed)
     bar = tqdm(_batches(len(rows), batch_size, steps, generator), total=steps, desc=desc, disable=not progress)
     for indices in bar:
-        batch = {k: v.to(device) for k, v in lm_batch([rows[i] for i in indices], model.config.pad_token_id).items()}
+        batch = {k: v.to(device) for k, v in lm_batch([rows[i] for i in indices], lm_pad_id(model)).items()}
         nll, count = token_nll(model, batch)
         loss = nll / count
         loss.backward()
@@ -181,10 +188,7 @@ def perplexity(model: GPT2LMHeadModel, sentences: Sequence[str], tokenizer: Any,
     model.eval()
     nll, count = 0.0, 0
     for start in range(0, len(rows), batch_size):
-        batch = {
-            k: v.to(model.device)
-            for k, v in lm_batch(rows[start : start + batch_size], model.config.pad_token_id).items()
-        }
+        batch = {k: v.to(model.device) for k, v in lm_batch(rows[start : start + batch_size], lm_pad_id(model)).items()}
         batch_nll, batch_count = token_nll(model, batch)
         nll += batch_nll.item()
         count += int(batch_count)

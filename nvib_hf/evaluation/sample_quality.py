@@ -112,13 +112,14 @@ class ExternalJudge:
     """
 
     def __init__(self, device: str = "cpu"):
-        if not judge_available():
-            raise RuntimeError(f"the external judge (SmolLM2-135M) is not installed: {JUDGE_INSTALL}")
         path = judge_path()
+        if path is None or not judge_available():
+            raise RuntimeError(f"the external judge (SmolLM2-135M) is not installed: {JUDGE_INSTALL}")
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-        self.model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name).to(device).eval()
+        model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name)
+        self.model = model.to(device).eval()  # pyright: ignore[reportArgumentType]  (misread of transformers' `.to`)
         self.device = device
 
     def perplexity(self, texts: Sequence[str], batch_size: int = 32) -> float:

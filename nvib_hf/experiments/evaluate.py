@@ -90,7 +90,8 @@ def evaluate_model(spec: ModelSpec, run_dir: Path, context: SweepContext) -> dic
     from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
 
     start = time.time()
-    model = NvaeForConditionalGeneration.from_pretrained(run_dir).to(best_device()).eval()
+    model = NvaeForConditionalGeneration.from_pretrained(run_dir)
+    model.to(best_device()).eval()  # pyright: ignore[reportArgumentType]  (pyright misreads transformers' `.to`)
     reconstruction = json.loads((run_dir / "eval_results.json").read_text())
     row = base_row(spec) | {k: float(reconstruction.get(k, NAN)) for k in RECONSTRUCTION_KEYS}
     config, tokenizer = context.config, context.tokenizer

@@ -456,7 +456,10 @@ def environment_table(environment: Mapping[str, Any], wall_time_s: float | None)
 
 def load_template() -> str:
     """The card template shipped inside the package."""
-    return files("nvib_hf").joinpath(*TEMPLATE_RESOURCE).read_text(encoding="utf-8")
+    resource = files("nvib_hf")
+    for part in TEMPLATE_RESOURCE:  # one part per joinpath: Python 3.10's Traversable takes one
+        resource = resource.joinpath(part)
+    return resource.read_text(encoding="utf-8")
 
 
 def template_placeholders(template: str) -> set[str]:

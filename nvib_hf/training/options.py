@@ -119,7 +119,9 @@ class TrainOptions:
 
     def kl_schedules(self) -> tuple[KLSchedule, KLSchedule]:
         """λ_G and λ_D schedules: both follow ``kl_schedule`` up to their maximum weights (annealing against collapse)."""
-        common = dict(kind=self.kl_schedule, warmup_steps=self.kl_warmup_steps, start_step=self.kl_start_step)
+        common: dict[str, Any] = dict(
+            kind=self.kl_schedule, warmup_steps=self.kl_warmup_steps, start_step=self.kl_start_step
+        )
         if self.kl_schedule == "cyclical":
             total = max(self.max_steps - self.kl_start_step, 1)
             common = dict(kind="cyclical", total_steps=total, start_step=self.kl_start_step)

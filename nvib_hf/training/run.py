@@ -69,7 +69,7 @@ def training_arguments(options: TrainOptions) -> Seq2SeqTrainingArguments:
 
     eval_steps = options.eval_steps
     checkpoints = Path(options.output_dir) / "checkpoints"
-    report_to = [options.report_to] if isinstance(options.report_to, str) else list(options.report_to)
+    report_to: list[str] = [options.report_to] if isinstance(options.report_to, str) else list(options.report_to)
     if "tensorboard" in report_to and not any(importlib.util.find_spec(m) for m in ("tensorboard", "tensorboardX")):
         # tensorboard is optional (the "tensorboard" extra); without it the Trainer would refuse to start.
         report_to = [name for name in report_to if name != "tensorboard"] or ["none"]
@@ -206,6 +206,7 @@ def run_training(options: TrainOptions, *, resume: bool = False, command: str = 
         generation_eval=True,
         callbacks=[StopAfterSteps(options.stop_after_steps)] if options.stop_after_steps else None,
     )
+    assert args.output_dir is not None, "training_arguments sets output_dir"
     trainer.train(resume_from_checkpoint=resume_checkpoint(args.output_dir, resume))
     result = TrainResult(
         Path(options.output_dir), trainer.state.global_step >= options.max_steps, trainer.state.global_step

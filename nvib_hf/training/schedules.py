@@ -136,6 +136,8 @@ class KLSchedule:
             return linear(step, self.max_weight, self.warmup_steps, self.start_step)
         if self.kind == "cosine":
             return cosine(step, self.max_weight, self.warmup_steps, self.start_step)
+        if self.total_steps is None:  # validate() requires it for "cyclical": only a field changed after that
+            raise ValueError('KLSchedule.total_steps must be set (an integer >= 1) for kind="cyclical".')
         return cyclical(step, self.max_weight, self.total_steps, self.num_cycles, self.ratio, self.start_step)
 
     def to_dict(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sacrebleu
 import torch
@@ -336,7 +336,8 @@ class NvaeTrainer(Seq2SeqTrainer):
         batch_samples, num_items_in_batch = super().get_batch_samples(epoch_iterator, num_batches, device)
         labels = [batch["labels"] for batch in batch_samples if "labels" in batch]
         if labels:
-            tokens = sum(label.ne(-100).sum() for label in labels)
+            # a tensor (sum's stub types it by its start, 0)
+            tokens = cast(torch.Tensor, sum(label.ne(-100).sum() for label in labels))
             self._accumulated_counts = (tokens, sum(label.shape[0] for label in labels))
         return batch_samples, num_items_in_batch
 
@@ -391,7 +392,8 @@ class NvaeTrainer(Seq2SeqTrainer):
             if names:
                 values = torch.stack([means[k].to(self.args.device) for k in names])
                 if self.accelerator.num_processes > 1:
-                    values = self.accelerator.reduce(values, reduction="mean")
+                    # accelerate types reduce's result as a mapping; a tensor in gives a tensor out
+                    values = cast(torch.Tensor, self.accelerator.reduce(values, reduction="mean"))
                 means |= dict(zip(names, values.tolist()))
             logs.update({k: float(means[k]) for k in sorted(means)})
         super().log(logs, start_time)
@@ -457,7 +459,8 @@ class NvaeTrainer(Seq2SeqTrainer):
         model = self.accelerator.unwrap_model(self.model)
         was_training = model.training
         model.eval()
-        self.callback_handler.eval_dataloader = dataloader
+        # as Transformers' own Trainer does; CallbackHandler's __init__ sets it to None, which pyright takes as its type
+        self.callback_handler.eval_dataloader = dataloader  # pyright: ignore[reportAttributeAccessIssue]
         parts, predictions, references = [], [], []
         try:
             for batch in dataloader:

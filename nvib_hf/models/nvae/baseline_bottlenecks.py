@@ -29,8 +29,9 @@ def uniform_latent(z: torch.Tensor, mask: torch.Tensor, num_tokens: torch.Tensor
 
 def token_positions(latent: NvibLatent) -> torch.Tensor:
     """``[B, K]`` = 0, 1, ..., K − 1: one latent vector per token, in token order."""
-    batch, num_components = latent.z.shape[:2]
-    return torch.arange(num_components, device=latent.z.device).expand(batch, num_components)
+    (z,) = latent.require("z")
+    batch, num_components = z.shape[:2]
+    return torch.arange(num_components, device=z.device).expand(batch, num_components)
 
 
 @register_bottleneck("none")
@@ -59,7 +60,8 @@ class IdentityBottleneck(Bottleneck):
         return token_positions(latent)
 
     def kl(self, latent: NvibLatent) -> tuple[torch.Tensor, torch.Tensor]:
-        zero = latent.z.new_zeros(latent.z.shape[0])
+        (z,) = latent.require("z")
+        zero = z.new_zeros(z.shape[0])
         return zero, zero
 
     def sample_prior(self, num_components, weights=None, generator=None) -> NvibLatent:
@@ -97,7 +99,7 @@ class GaussianBottleneck(Bottleneck):
     def _init_weights(self, module: nn.Module, std: float) -> None:
         """log σ² starts at ``posterior_logvar_init``: small variances against posterior collapse (as NVIB)."""
         if module is self.logvar_proj:
-            init.constant_(module.bias, self.config.posterior_logvar_init)
+            init.constant_(self.logvar_proj.bias, self.config.posterior_logvar_init)
 
     def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor) -> NvibLatent:
         valid = require_nonempty(attention_mask)
@@ -117,10 +119,8 @@ class GaussianBottleneck(Bottleneck):
         return token_positions(latent)
 
     def kl(self, latent: NvibLatent) -> tuple[torch.Tensor, torch.Tensor]:
-        uniform = latent.valid.to(latent.mu.dtype)
-        kl_g = kl_gaussian(
-            latent.mu, latent.logvar, uniform, latent.valid, self.config.prior_mean, self.config.prior_variance
-        )
+        mu, logvar, valid = latent.require("mu", "logvar", "valid")
+        kl_g = kl_gaussian(mu, logvar, valid.to(mu.dtype), valid, self.config.prior_mean, self.config.prior_variance)
         return kl_g, torch.zeros_like(kl_g)
 
     def sample_prior(self, num_components, weights=None, generator=None) -> NvibLatent:

@@ -41,7 +41,8 @@ parent.
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
-from typing import ClassVar
+from collections.abc import Callable
+from typing import ClassVar, TypeVar
 
 import torch
 from torch import nn
@@ -135,9 +136,10 @@ def config_error(config, field: str, expected: str) -> ValueError:
 
 
 BOTTLENECKS: dict[str, type[Bottleneck]] = {}  # name -> class, in registration order
+BottleneckT = TypeVar("BottleneckT", bound=Bottleneck)
 
 
-def register_bottleneck(*names: str):
+def register_bottleneck(*names: str) -> Callable[[type[BottleneckT]], type[BottleneckT]]:
     """Class decorator: register a ``Bottleneck`` subclass under ``names`` (values of ``config.bottleneck``).
 
     Registering a name again for a class of the same qualified name replaces it (a module imported again, as the
@@ -146,7 +148,7 @@ def register_bottleneck(*names: str):
     if not names or not all(isinstance(name, str) and name for name in names):
         raise ValueError(f"register_bottleneck needs one or more non-empty names, got {names!r}.")
 
-    def decorate(cls: type[Bottleneck]) -> type[Bottleneck]:
+    def decorate(cls: type[BottleneckT]) -> type[BottleneckT]:  # the class itself, so its own type is kept
         if not (isinstance(cls, type) and issubclass(cls, Bottleneck)):
             raise TypeError(f"{cls!r} must subclass Bottleneck to be registered.")
         for name in names:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from transformers.utils import ModelOutput
+from transformers.utils.generic import ModelOutput
 
 PACKED_EXTRA_CHANNELS = 2  # log π and the mask, after the means and the variances
 
@@ -88,9 +88,24 @@ class NvibLatent(ModelOutput):
     vectors_kept: torch.Tensor | None = None
     vectors_kept_proportion: torch.Tensor | None = None
 
+    def require(self, *names: str) -> tuple[torch.Tensor, ...]:
+        """The fields ``names``, in that order, each a tensor: ``ValueError`` naming those that are None.
+
+        Every field may be None (a prior sample has no ``mu``, ``logvar``, ``valid``), so code that needs some reads
+        them here, e.g. ``mu, logvar = latent.require("mu", "logvar")``, and fails with a clear message otherwise.
+        """
+        unknown = [name for name in names if name not in self.__dataclass_fields__]
+        if unknown:
+            raise ValueError(f"NvibLatent has no field(s) {unknown}; its fields are {list(self.__dataclass_fields__)}.")
+        missing = [name for name in names if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"this latent has no {', '.join(missing)} (None), which this operation needs.")
+        return tuple(getattr(self, name) for name in names)
+
     def packed(self) -> torch.Tensor:
         """``[B, K, 2·D_z + 2]``: the form the decoder's cross-attention takes in place of encoder states."""
-        return pack_mixture(self.z, self.variance, self.pi, self.mask)
+        z, pi, mask = self.require("z", "pi", "mask")
+        return pack_mixture(z, self.variance, pi, mask)
 
     def select(self, index: torch.Tensor | slice | int) -> NvibLatent:
         """The latents of some batch rows (every tensor field indexed along dim 0)."""

@@ -10,8 +10,10 @@ gradient checkpointing and output capture are reused as they are.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -111,8 +113,12 @@ class NvaeSeq2SeqLMOutput(Seq2SeqLMOutput):
     vectors_kept_proportion: torch.Tensor | None = None
 
 
-class DenoisingDecoderLayerMixin:
-    """Replaces a BART-family decoder layer's cross-attention by ``DenoisingCrossAttention``."""
+class DenoisingDecoderLayerMixin(nn.Module):
+    """Replaces a BART-family decoder layer's cross-attention by ``DenoisingCrossAttention``.
+
+    A module itself (``nn.Module`` comes later in every subclass's MRO anyway), so that ``super().__init__`` takes
+    the layer's arguments for the type checker too; at run time it is the BART-family layer's ``__init__``.
+    """
 
     def __init__(self, config, layer_idx: int | None = None):
         super().__init__(config, layer_idx)
@@ -127,10 +133,14 @@ class NvaePreNormDecoderLayer(DenoisingDecoderLayerMixin, MBartDecoderLayer):
     """mBART's pre-LayerNorm decoder layer with denoising cross-attention."""
 
 
-class DenoisingDecoderMixin:
-    """Builds a BART-family decoder with denoising cross-attention layers; records their attention weights."""
+class DenoisingDecoderMixin(nn.Module):
+    """Builds a BART-family decoder with denoising cross-attention layers; records their attention weights.
+
+    A module (as ``DenoisingDecoderLayerMixin``); ``post_init`` is the decoder's own, from ``PreTrainedModel``.
+    """
 
     layer_class: type[nn.Module]
+    post_init: Callable[[], None]
 
     def __init__(self, config):
         super().__init__(config)
@@ -159,7 +169,10 @@ class NvaeEncoder(nn.Module):
     def __init__(self, config: NvaeConfig):
         super().__init__()
         self.config = config
-        self.transformer = (MBartEncoder if config.normalize_before else BartEncoder)(config)
+        # BART's or mBART's encoder, built from the NvaeConfig: it has every field they read, though their
+        # annotations ask for a BartConfig / MBartConfig. To the rest of the model it is a module.
+        encoder_class = cast(type[nn.Module], MBartEncoder if config.normalize_before else BartEncoder)
+        self.transformer = encoder_class(config)
         self.bottleneck = build_bottleneck(config)  # registry.py: the class registered as config.bottleneck
 
     def forward(
@@ -169,20 +182,48 @@ class NvaeEncoder(nn.Module):
         inputs_embeds: torch.Tensor | None = None,
         **kwargs,
     ) -> NvaeEncoderOutput:
-        vocab_size = self.transformer.embed_tokens.num_embeddings
+        vocab_size = self.config.vocab_size  # the embedding table's rows (resize_token_embeddings updates it)
         check_encoder_inputs(input_ids, attention_mask, inputs_embeds, vocab_size, self.config.max_position_embeddings)
         if attention_mask is None:
-            attention_mask = (
-                input_ids.ne(self.config.pad_token_id).long()
-                if input_ids is not None
-                else torch.ones(inputs_embeds.shape[:2], dtype=torch.long, device=inputs_embeds.device)
-            )
+            attention_mask = self._default_attention_mask(input_ids, inputs_embeds)
         kwargs["return_dict"] = True
         states = self.transformer(
             input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds, **kwargs
         )
         latent = self.bottleneck(states.last_hidden_state, attention_mask)  # [B, N+1, Dz] for NVIB
         return NvaeEncoderOutput.from_latent(latent, states)
+
+    def _default_attention_mask(
+        self, input_ids: torch.Tensor | None, inputs_embeds: torch.Tensor | None
+    ) -> torch.Tensor:
+        """``[B, N]`` long: 1 where ``input_ids`` is not padding, or all ones over ``inputs_embeds``."""
+        if input_ids is not None:
+            if self.config.pad_token_id is None:
+                raise ValueError("config.pad_token_id is None: pass attention_mask with input_ids.")
+            return input_ids.ne(self.config.pad_token_id).long()
+        if inputs_embeds is None:
+            raise ValueError("Pass input_ids or inputs_embeds to the encoder.")
+        return torch.ones(inputs_embeds.shape[:2], dtype=torch.long, device=inputs_embeds.device)
+
+
+def shift_right(ids: torch.Tensor, config: NvaeConfig) -> torch.LongTensor:
+    """Teacher-forcing decoder inputs ``[decoder_start, y_1 .. y_{T-1}]`` (−100 -> pad): BART's
+    ``shift_tokens_right`` with the config's token ids, which must be set."""
+    pad, start = config.pad_token_id, config.decoder_start_token_id
+    if pad is None or start is None:
+        raise ValueError(
+            f"config.pad_token_id and config.decoder_start_token_id must be set to build decoder inputs "
+            f"(got {pad!r} and {start!r})."
+        )
+    # Transformers annotates token ids as torch.LongTensor; shift_tokens_right returns them as a plain Tensor.
+    return cast(torch.LongTensor, shift_tokens_right(ids, pad, start))
+
+
+def checked_encoder_output(encoder_outputs: object) -> NvaeEncoderOutput:
+    """``encoder_outputs`` itself, after checking it is an ``NvaeEncoderOutput`` (it carries the latent)."""
+    if not isinstance(encoder_outputs, NvaeEncoderOutput):
+        raise TypeError("encoder_outputs must be an NvaeEncoderOutput (from model.get_encoder() or encode()).")
+    return encoder_outputs
 
 
 class NvaePreTrainedModel(PreTrainedModel):
@@ -227,7 +268,9 @@ class NvaeModel(NvaePreTrainedModel):
         # Scaled as the encoder's and decoder's own embeddings are (√D with scale_embedding), as BART's: so that
         # get_input_embeddings()(ids) as inputs_embeds gives the result of the ids.
         scale = math.sqrt(config.d_model) if config.scale_embedding else 1.0
-        self.shared = BartScaledWordEmbedding(config.vocab_size, config.d_model, config.pad_token_id, embed_scale=scale)
+        self.shared = BartScaledWordEmbedding(
+            config.vocab_size, config.d_model, cast(int, config.pad_token_id), embed_scale=scale
+        )
         self.encoder = NvaeEncoder(config)
         self.decoder = (NvaePreNormDecoder if config.normalize_before else NvaeDecoder)(config)
         self.post_init()
@@ -238,7 +281,8 @@ class NvaeModel(NvaePreTrainedModel):
     def set_input_embeddings(self, value: nn.Embedding) -> None:
         self.shared = value
         self.encoder.transformer.embed_tokens = value
-        self.decoder.embed_tokens = value
+        # BART declares its scaled-embedding class there; the module takes any nn.Embedding.
+        cast(nn.Module, self.decoder).embed_tokens = value
 
     def get_encoder(self, modality: str | None = None) -> NvaeEncoder:
         return self.encoder
@@ -269,13 +313,10 @@ class NvaeModel(NvaePreTrainedModel):
             if input_ids is None:
                 raise ValueError("Pass decoder_input_ids, decoder_inputs_embeds or input_ids to reconstruct.")
             check_sequence_shape("input_ids", input_ids, self.config.max_position_embeddings)
-            decoder_input_ids = shift_tokens_right(
-                input_ids, self.config.pad_token_id, self.config.decoder_start_token_id
-            )
+            decoder_input_ids = shift_right(input_ids, self.config)
         if encoder_outputs is None:
             encoder_outputs = self.encoder(input_ids, attention_mask, inputs_embeds, **kwargs)
-        elif not isinstance(encoder_outputs, NvaeEncoderOutput):
-            raise TypeError("encoder_outputs must be an NvaeEncoderOutput (from model.get_encoder() or encode()).")
+        encoder_outputs = checked_encoder_output(encoder_outputs)
         check_decoder_length(
             decoder_input_ids if decoder_input_ids is not None else decoder_inputs_embeds,
             cache,
@@ -368,9 +409,10 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
             check_sequence_shape(
                 "labels" if labels is not None else "input_ids", target, self.config.max_position_embeddings
             )
-            decoder_input_ids = shift_tokens_right(target, self.config.pad_token_id, self.config.decoder_start_token_id)
+            decoder_input_ids = shift_right(target, self.config)
         if encoder_outputs is None:
             encoder_outputs = self.model.encoder(input_ids, attention_mask, inputs_embeds, **kwargs)
+        encoder_outputs = checked_encoder_output(encoder_outputs)
         weight_a = self.config.lambda_alignment if lambda_alignment is None else lambda_alignment
         guided = bool(weight_a) and labels is not None and self.training
         with recorded_cross_attention(self.model.decoder) if guided else nullcontext() as cross_weights:
@@ -388,6 +430,7 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
         latent = encoder_outputs.latent
         alignment = None
         if guided:
+            assert labels is not None and cross_weights is not None, "guided: labels given, cross-attention recorded"
             positions = self.bottleneck.component_positions(latent)  # [B, K]
             alignment = guided_alignment_loss(cross_weights, positions, labels.ne(-100), self.config.alignment_width)
         # A cached decoding step without labels is generation, which reads only the logits: no KL terms there.
@@ -440,7 +483,7 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
         return {**parts, "reconstruction_loss": rec, "loss": loss}
 
     def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
-        return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
+        return shift_right(labels, self.config)
 
     # --- the VAE user's entry points -------------------------------------------------------------------------
     def _tokenize(self, texts: list[str], tokenizer, truncate: bool = True) -> dict:
@@ -472,7 +515,8 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
             if inputs is not None or kwargs.get("encoder_outputs") is not None:
                 raise ValueError("Pass either a latent or inputs/encoder_outputs to generate(), not both.")
             kwargs["encoder_outputs"] = NvaeEncoderOutput.from_latent(latent)
-        return super().generate(inputs, **kwargs)
+        # Transformers types generate's self as a protocol whose `device` attribute no PreTrainedModel (a property) has.
+        return super().generate(inputs, **kwargs)  # pyright: ignore[reportAttributeAccessIssue]
 
     @torch.no_grad()
     def generate_from_latent(self, latent: NvibLatent, tokenizer=None, **generate_kwargs):

@@ -63,6 +63,9 @@ class NvibLayer(Bottleneck):
 
     uses_denoising_attention = True
     descriptions = {"nvib": "NVIB (the NVAE)"}
+    prior_mean: torch.Tensor  # buffers, registered in __init__
+    prior_logvar: torch.Tensor
+    prior_alpha: torch.Tensor
 
     def __init__(self, config, layer_idx: int | None = None):
         super().__init__(config, layer_idx)
@@ -85,9 +88,9 @@ class NvibLayer(Bottleneck):
         buffers and c are set from the config."""
         cfg = self.config
         if module is self.logvar_proj:
-            init.constant_(module.bias, cfg.posterior_logvar_init)
+            init.constant_(self.logvar_proj.bias, cfg.posterior_logvar_init)
         elif module is self.alpha_proj:
-            init.constant_(module.bias, 1.0 if cfg.alpha_activation == "relu" else 0.0)
+            init.constant_(self.alpha_proj.bias, 1.0 if cfg.alpha_activation == "relu" else 0.0)
         elif module is self:
             init.constant_(self.prior_mean, cfg.prior_mean)
             init.constant_(self.prior_logvar, math.log(cfg.prior_variance))
@@ -139,18 +142,18 @@ class NvibLayer(Bottleneck):
     def component_positions(self, latent: NvibLatent) -> torch.Tensor:
         """``[B, K]`` the token position of each latent component: −1 for the prior component (index 0), i − 1 for
         component i; in training each of the κ adjacent copies of a component has its position."""
-        batch, num_components = latent.z.shape[:2]
+        (z,) = latent.require("z")
+        batch, num_components = z.shape[:2]
         copies = num_components // latent.alpha.shape[1] if latent.alpha is not None else 1
-        index = torch.arange(num_components, device=latent.z.device) // copies - 1
+        index = torch.arange(num_components, device=z.device) // copies - 1
         return index.expand(batch, num_components)
 
     def kl(self, latent: NvibLatent) -> tuple[torch.Tensor, torch.Tensor]:
         """(KL_G, KL_D) per sentence, ``[B]`` each, as normalised in ``kl.py``."""
         cfg = self.config
-        kl_g = kl_gaussian(
-            latent.mu, latent.logvar, latent.alpha, latent.valid, self.prior_mean, cfg.prior_variance, cfg.kappa
-        )
-        kl_d = kl_dirichlet(latent.alpha, latent.valid, self.prior_alpha, cfg.delta, cfg.kappa)
+        mu, logvar, alpha, valid = latent.require("mu", "logvar", "alpha", "valid")
+        kl_g = kl_gaussian(mu, logvar, alpha, valid, self.prior_mean, cfg.prior_variance, cfg.kappa)
+        kl_d = kl_dirichlet(alpha, valid, self.prior_alpha, cfg.delta, cfg.kappa)
         return kl_g, kl_d
 
     def sample_prior(
@@ -175,7 +178,9 @@ class NvibLayer(Bottleneck):
         alpha = (self.prior_alpha + self.config.delta * (counts - 1)) / counts  # [B]
         if weights == "dirichlet":
             concentration = alpha[:, None].expand(mask.shape).to(_generator_device(generator, mask.device))
-            gamma = torch._standard_gamma(concentration.contiguous(), generator=generator).to(mask.device)
+            # torch's only Gamma sampler that takes a generator (torch.distributions.Gamma does not)
+            standard_gamma = torch._standard_gamma  # pyright: ignore[reportPrivateImportUsage]
+            gamma = standard_gamma(concentration.contiguous(), generator=generator).to(mask.device)
             pi = torch.where(mask, gamma, torch.zeros_like(gamma))
         else:
             pi = mask.to(z.dtype)
@@ -234,9 +239,11 @@ def interpolate_mixture(latent_a: NvibLatent, latent_b: NvibLatent, tau: float) 
     """
     if not 0.0 <= tau <= 1.0:
         raise ValueError(f"tau must be in [0, 1], got {tau}.")
-    pi = torch.cat([(1.0 - tau) * latent_a.pi, tau * latent_b.pi], dim=1)
-    mask = torch.cat([latent_a.mask, latent_b.mask], dim=1) & (pi > 0)
-    z = torch.cat([latent_a.z, latent_b.z], dim=1)
+    z_a, pi_a, mask_a = latent_a.require("z", "pi", "mask")
+    z_b, pi_b, mask_b = latent_b.require("z", "pi", "mask")
+    pi = torch.cat([(1.0 - tau) * pi_a, tau * pi_b], dim=1)
+    mask = torch.cat([mask_a, mask_b], dim=1) & (pi > 0)
+    z = torch.cat([z_a, z_b], dim=1)
     variance = torch.cat([_variance_or_zero(latent_a), _variance_or_zero(latent_b)], dim=1)
     return NvibLatent(z=z, pi=torch.where(mask, pi, torch.zeros_like(pi)), mask=mask, variance=variance)
 
@@ -249,7 +256,7 @@ def interpolate_componentwise(latent_a: NvibLatent, latent_b: NvibLatent, tau: f
     """
     if not 0.0 <= tau <= 1.0:
         raise ValueError(f"tau must be in [0, 1], got {tau}.")
-    counts_a, counts_b = latent_a.mask.sum(-1), latent_b.mask.sum(-1)
+    counts_a, counts_b = latent_a.require("mask")[0].sum(-1), latent_b.require("mask")[0].sum(-1)
     if not torch.equal(counts_a, counts_b):
         raise ValueError(
             "component-wise interpolation needs the same number of kept components in both latents, got "
@@ -261,15 +268,16 @@ def interpolate_componentwise(latent_a: NvibLatent, latent_b: NvibLatent, tau: f
 
 
 def _variance_or_zero(latent: NvibLatent) -> torch.Tensor:
-    return torch.zeros_like(latent.z) if latent.variance is None else latent.variance
+    return torch.zeros_like(latent.require("z")[0]) if latent.variance is None else latent.variance
 
 
 def _compact(latent: NvibLatent):
     """Move kept components to the front, in their original order: (z, variance, pi, mask)."""
-    order = torch.argsort((~latent.mask).to(torch.int8), dim=1, stable=True)  # [B, K]
-    width = int(latent.mask.sum(-1).max())
+    z, pi, mask = latent.require("z", "pi", "mask")
+    order = torch.argsort((~mask).to(torch.int8), dim=1, stable=True)  # [B, K]
+    width = int(mask.sum(-1).max())
     order = order[:, :width]
     gather = lambda t: t.gather(1, order[..., None].expand(-1, -1, t.shape[-1]))  # noqa: E731
-    mask = latent.mask.gather(1, order)
-    pi = torch.where(mask, latent.pi.gather(1, order), torch.zeros_like(mask, dtype=latent.pi.dtype))
-    return gather(latent.z), gather(_variance_or_zero(latent)), pi, mask
+    kept = mask.gather(1, order)
+    kept_pi = torch.where(kept, pi.gather(1, order), torch.zeros_like(kept, dtype=pi.dtype))
+    return gather(z), gather(_variance_or_zero(latent)), kept_pi, kept
