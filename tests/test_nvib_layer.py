@@ -205,3 +205,30 @@ def test_componentwise_interpolation():
         interpolate_componentwise(latent_a, latent_b, 0.5)
     with pytest.raises(ValueError, match="tau must be in"):
         interpolate_mixture(latent_a, latent_a, 1.5)
+
+
+@pytest.mark.parametrize("prune_in_training", [False, True])
+def test_prune_in_training_samples_the_components_evaluation_keeps(prune_in_training):
+    """With ``prune_in_training`` the training mixture holds exactly the components the pruned eval form keeps
+    (α ≤ τ_prune dropped, the prior kept); without it, components with 0 < α ≤ τ_prune are sampled too. The KL terms
+    use the unpruned α either way."""
+    torch.manual_seed(0)
+    config = tiny_config(prune_in_training=prune_in_training, kappa=1)
+    layer = NvibLayer(config).double()
+    with torch.no_grad():  # pseudo-counts straddling τ_prune: some in (0, τ], some above
+        layer.alpha_proj.bias.fill_(config.alpha_prune_threshold)
+    states = torch.randn(3, 9, config.d_model, dtype=torch.float64)
+    mask = torch.ones(3, 9, dtype=torch.long)
+    _, _, alpha, valid = layer.posterior(states, mask)
+    straddling = valid[:, 1:] & (alpha[:, 1:] > 0) & (alpha[:, 1:] <= config.alpha_prune_threshold)
+    assert straddling.any() and (alpha[:, 1:] > config.alpha_prune_threshold).any()
+    train_latent = layer.train()(states, mask)
+    eval_latent = layer.eval()(states, mask)
+    assert torch.equal(train_latent.mask, eval_latent.mask) == prune_in_training
+    assert torch.equal(train_latent.alpha, eval_latent.alpha)  # the KL terms see the unpruned α
+    assert train_latent.mask[:, 0].all()
+
+
+def test_prune_in_training_must_be_a_bool():
+    with pytest.raises(ValueError, match="prune_in_training"):
+        tiny_config(prune_in_training="yes")

@@ -53,6 +53,10 @@ class NvaeConfig(PreTrainedConfig):
         delta [δ]: slope of the conditional Dirichlet prior α_0^p = α_p + δN (0 gives a plain DP prior).
         kappa [κ]: number of samples per component in training.
         alpha_prune_threshold [τ_prune]: at evaluation, components with α_i ≤ τ_prune are dropped.
+        prune_in_training: apply the evaluation's pruning rule in training too: components with α_i ≤ τ_prune get
+            pseudo-count 0 before sampling (the prior component is kept; the KL terms still use the unpruned α),
+            so that training and evaluation decode from the same components (`docs/recipe.md`, third session).
+            False, the default, is the paper's training.
         denoising_compat: `"exact"` denoising attention (the true posterior mean); `"reference"` for the authors'
             first published implementation (no −u²/(2s²) logit term, factor 1 on the log-determinant, no value
             bias); `"reference_multihead"` for their later multi-head release (no −u²/(2s²) term only). See
@@ -109,6 +113,7 @@ class NvaeConfig(PreTrainedConfig):
     delta: float = 1.0
     kappa: int = 1
     alpha_prune_threshold: float = 0.1
+    prune_in_training: bool = False
     denoising_compat: str = "exact"
     lambda_gaussian: float = 0.01
     lambda_dirichlet: float = 1.0
@@ -138,6 +143,8 @@ class NvaeConfig(PreTrainedConfig):
         def _require(condition: bool, field: str, expected: str) -> None:
             if not condition:
                 raise ValueError(f"NvaeConfig.{field} must be {expected} (got {getattr(self, field)!r}).")
+
+        _require(isinstance(self.prune_in_training, bool), "prune_in_training", "true or false")
 
         for name in (
             "vocab_size",

@@ -116,11 +116,20 @@ class NvibLayer(Bottleneck):
         valid = torch.cat([valid_tokens.new_ones(valid_tokens.shape[0], 1), valid_tokens], dim=1)
         return mu, logvar, alpha, valid
 
+    def training_alpha(self, alpha: torch.Tensor) -> torch.Tensor:
+        """``[B, K]`` pseudo-counts with the evaluation's pruning applied (``prune_in_training``): α_i ≤ τ_prune -> 0
+        for the token components, the prior component (index 0) untouched. The sampled mixture then holds exactly
+        the components the pruned evaluation form keeps."""
+        pruned = alpha <= self.config.alpha_prune_threshold
+        pruned[:, 0] = False
+        return alpha.masked_fill(pruned, 0.0)
+
     def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor) -> NvibLatent:
         """Sample the latent in training (reparameterised); use the pruned means at evaluation."""
         mu, logvar, alpha, valid = self.posterior(hidden_states, attention_mask)
         if self.training:
-            z, pi, mask = sample_mixture(mu, logvar, alpha, valid, self.config.kappa)
+            sampled_alpha = self.training_alpha(alpha) if self.config.prune_in_training else alpha
+            z, pi, mask = sample_mixture(mu, logvar, sampled_alpha, valid, self.config.kappa)
             variance = None
         else:
             z, variance = mu, logvar.exp()
