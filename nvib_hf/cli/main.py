@@ -48,13 +48,16 @@ def check_model_path(path: str) -> None:
         raise CliError(f"{path} is not a model directory (no config.json); train one with `nvib-hf train`.")
 
 
-def load_model(path: str):
-    """Model and tokenizer from a model directory (or a Hub repo id for users who are online)."""
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+def load_model(path: str, allow_pickle: bool = False):
+    """Model and tokenizer from a model directory (or a Hub repo id for users who are online); safetensors weights
+    only unless ``allow_pickle`` (``nvib_hf.utils.checkpoints``: pickle, truncation, shape and config checks)."""
+    from transformers import AutoTokenizer
+
+    from nvib_hf.utils.checkpoints import load_pretrained
 
     check_model_path(path)
     try:
-        model = AutoModelForSeq2SeqLM.from_pretrained(path)
+        model = load_pretrained(path, allow_pickle=allow_pickle)
         tokenizer = AutoTokenizer.from_pretrained(path)
     except OSError as error:
         raise CliError(f"cannot load a model from {path}: {error}") from error
@@ -161,7 +164,14 @@ def command_train(args: argparse.Namespace) -> None:
     command = (
         "nvib-hf " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else "nvib-hf train"
     )
-    result = run_training(options, resume=args.resume, command=command)
+    from nvib_hf.training.checkpointing import CheckpointSaveError
+    from nvib_hf.utils.run_lock import OutputDirLocked, is_main_rank, output_dir_lock
+
+    try:  # the lock before any data is loaded: a second run into the directory stops at once
+        with output_dir_lock(options.output_dir, enabled=is_main_rank()):
+            result = run_training(options, resume=args.resume, command=command)
+    except (OutputDirLocked, CheckpointSaveError) as error:
+        raise CliError(str(error)) from error
     if not result.main_process:  # another rank of a distributed run: the main process prints and saves
         return
     if not result.finished:
@@ -185,7 +195,7 @@ def command_evaluate(args: argparse.Namespace) -> None:
     require_at_least("--batch-size", args.batch_size, 1)
     require_at_least("--max-samples", args.max_samples, 1)
     check_generation_flags(args)
-    model, tokenizer = load_model(args.model)
+    model, tokenizer = load_model(args.model, args.allow_pickle)
     sentences = load_sentences(args.data, tokenizer=tokenizer if args.data else None)
     data = tokenize_dataset(sentences, tokenizer, max_length=model.config.max_position_embeddings)[args.split]
     metrics = evaluate_reconstruction(
@@ -226,7 +236,7 @@ def command_reconstruct(args: argparse.Namespace) -> None:
     require_at_least("--batch-size", args.batch_size, 1)
     check_generation_flags(args)
     sentences = read_sentences(args)
-    model, tokenizer = load_model(args.model)
+    model, tokenizer = load_model(args.model, args.allow_pickle)
     outputs = []
     for start in range(0, len(sentences), args.batch_size):
         batch = sentences[start : start + args.batch_size]
@@ -244,7 +254,7 @@ def command_sample(args: argparse.Namespace) -> None:
     require_at_least("--num-samples", args.num_samples, 1)
     require_at_least("--num-components", args.num_components, 1)
     check_generation_flags(args)
-    model, tokenizer = load_model(args.model)
+    model, tokenizer = load_model(args.model, args.allow_pickle)
     generator = torch.Generator().manual_seed(args.seed)
     torch.manual_seed(args.seed)
     try:
@@ -267,7 +277,7 @@ def command_interpolate(args: argparse.Namespace) -> None:
     check_sentence("SENTENCE_A", args.sentence_a)
     check_sentence("SENTENCE_B", args.sentence_b)
     check_generation_flags(args)
-    model, tokenizer = load_model(args.model)
+    model, tokenizer = load_model(args.model, args.allow_pickle)
     latent = model.encode_latent(texts=[args.sentence_a, args.sentence_b], tokenizer=tokenizer)
     taus = [i / (args.steps - 1) for i in range(args.steps)]
     try:
@@ -291,7 +301,7 @@ def command_push(args: argparse.Namespace) -> None:
         repo_id=args.repo_id,
         folder_path=str(folder),
         commit_message=args.message,
-        ignore_patterns=["checkpoints/*", "logs/*"],
+        ignore_patterns=["checkpoints/*", "logs/*", ".nvib-hf-train.lock"],
     )
     print(f"Pushed {folder} to {args.repo_id}: {info.commit_url if hasattr(info, 'commit_url') else info}")
 
@@ -332,7 +342,13 @@ def add_command(commands, name: str, help_text: str, options: type, handler, gen
     """A sub-command whose arguments are the fields of ``options`` (plus the decoding flags)."""
     parser = commands.add_parser(name, help=help_text, description=help_text, formatter_class=DefaultsHelpFormatter)
     add_dataclass_arguments(parser, options)
-    if generation:
+    if generation:  # the commands that load a model
+        parser.add_argument(
+            "--allow-pickle",
+            action="store_true",
+            help="also load pickle weights (pytorch_model.bin, *.pt): unpickling can run code, so only for files you "
+            "trust (default: safetensors only)",
+        )
         add_dataclass_arguments(parser.add_argument_group("decoding"), GenerationOptions)
     parser.set_defaults(handler=handler)
 

@@ -27,6 +27,7 @@ from nvib_hf.training.options import PRESETS as PRESETS  # re-exported: the pres
 from nvib_hf.training.options import TrainOptions
 from nvib_hf.training.schedules import DecaySchedule
 from nvib_hf.training.trainer import NvaeTrainer, evaluate_reconstruction
+from nvib_hf.utils.run_lock import is_main_rank, output_dir_lock
 
 
 def prepare_data(options: TrainOptions):
@@ -186,7 +187,17 @@ def card_training_args(options: TrainOptions) -> dict[str, Any]:
 
 
 def run_training(options: TrainOptions, *, resume: bool = False, command: str = "") -> TrainResult:
-    """Train on the data, evaluate on the test split, and write the model directory to ``options.output_dir``."""
+    """Train on the data, evaluate on the test split, and write the model directory to ``options.output_dir``.
+
+    Holds the output directory's training lock (``nvib_hf.utils.run_lock``) throughout: a second run into the same
+    directory raises ``OutputDirLocked``. A checkpoint that cannot be written raises ``CheckpointSaveError`` and
+    leaves the previous one (``nvib_hf.training.checkpointing``).
+    """
+    with output_dir_lock(options.output_dir, enabled=is_main_rank()):
+        return _run_training(options, resume=resume, command=command)
+
+
+def _run_training(options: TrainOptions, *, resume: bool, command: str) -> TrainResult:
     start = time.time()
     torch.manual_seed(options.seed)
     tokenizer, sentences, tokenized, length_probs = prepare_data(options)

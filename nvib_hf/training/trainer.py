@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from transformers import Seq2SeqTrainer
 from transformers.trainer_utils import speed_metrics
 
+from nvib_hf.training.checkpointing import ResumableTrainerMixin
 from nvib_hf.training.schedules import DecaySchedule, KLSchedule
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "labels")
@@ -265,8 +266,9 @@ class _RunningMeans:
         return means
 
 
-class NvaeTrainer(Seq2SeqTrainer):
-    """``Seq2SeqTrainer`` for the NVAE: scheduled KL weights, logged loss parts, reconstruction evaluation.
+class NvaeTrainer(ResumableTrainerMixin, Seq2SeqTrainer):
+    """``Seq2SeqTrainer`` for the NVAE: scheduled KL weights, logged loss parts, reconstruction evaluation; atomic
+    checkpoints and exact resumption (``ResumableTrainerMixin``, ``nvib_hf.training.checkpointing``).
 
     Args:
         kl_gaussian_schedule / kl_dirichlet_schedule: ``KLSchedule`` of λ_G / λ_D over global steps; ``None`` keeps

@@ -17,6 +17,7 @@ from typing import cast
 
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
 from torch import nn
 from transformers import GenerationMixin, PreTrainedModel
 from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput, Seq2SeqModelOutput
@@ -238,6 +239,26 @@ class NvaePreTrainedModel(PreTrainedModel):
     _supports_flex_attn = False
     _can_compile_fullgraph = False
     accepts_loss_kwargs = False
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, allow_pickle: bool = False, **kwargs):
+        """``PreTrainedModel.from_pretrained`` that reads safetensors weights only, unless ``allow_pickle=True`` or
+        an explicit ``use_safetensors=False``: a ``pytorch_model.bin`` is a pickle, and unpickling a stranger's file
+        can run code. A truncated or corrupt safetensors file is named in the error."""
+        if not allow_pickle and kwargs.get("use_safetensors") is None:
+            kwargs["use_safetensors"] = True
+        try:
+            return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
+        except OSError as error:
+            if kwargs.get("use_safetensors") and "no file named model.safetensors" in str(error):
+                raise OSError(
+                    f"{error} Pickle weights (pytorch_model.bin) load only with allow_pickle=True."
+                ) from error
+            raise
+        except SafetensorError as error:
+            raise OSError(
+                f"the safetensors weights of {pretrained_model_name_or_path} are truncated or corrupt: {error}"
+            ) from error
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         """``PreTrainedModel.save_pretrained`` (safetensors) with ``auto_map`` for all three Auto classes, so the
