@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from transformers import Trainer
 from transformers.trainer_pt_utils import LengthGroupedSampler
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint, rotate_checkpoints
 
@@ -52,7 +53,8 @@ class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
     """
 
     def __init__(self, batch_size: int, lengths: list[int], seed: int) -> None:
-        super().__init__(batch_size, lengths=lengths, generator=torch.Generator())
+        self.generator = torch.Generator()  # the epoch-seeded source of the order (set again by super().__init__)
+        super().__init__(batch_size, lengths=lengths, generator=self.generator)
         self.seed = seed
         self.epoch = 0
 
@@ -118,7 +120,7 @@ def save_error_message(error: BaseException, name: str, run_dir: str, previous: 
     return f"writing checkpoint {name} in {run_dir} failed ({reason}); its partial files were removed and {left}."
 
 
-class ResumableTrainerMixin:
+class ResumableTrainerMixin(Trainer):
     """Atomic checkpoints, epoch-seeded length-grouped batches and a log at every checkpoint (module docstring).
 
     Mix in before the Transformers ``Trainer`` class: ``class NvaeTrainer(ResumableTrainerMixin, Seq2SeqTrainer)``.

@@ -47,6 +47,7 @@ def _acquire(lock_file: Path, attempts: int = 5) -> int | None:
     """Open, lock (non-blocking) and stamp ``lock_file`` with our PID; the open descriptor, or None (no flock)."""
     for _ in range(attempts):
         fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        assert fcntl is not None, "lock_output_dir checks for fcntl before acquiring"
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
