@@ -499,3 +499,6 @@ def test_same_seed_same_losses_and_prior_samples(straight_run, tmp_path, capsys)
 def test_case_list_is_complete():
     tests = sorted(name[len("test_") :] for name in globals() if name.startswith("test_"))
     assert tests == sorted(CASES) and len(set(CASES)) == len(CASES)
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    stated = re.search(r"\*\*Runs and checkpoints: (\d+) run cases\*\*", readme)  # the README's count
+    assert stated is not None and int(stated.group(1)) == len(CASES)
