@@ -48,3 +48,23 @@ def limit_case_weights(mu: torch.Tensor, mask: torch.Tensor, head_dim: int) -> t
     """π_i ∝ exp(‖μ_i‖²/(2√d_h)) over valid components: makes log π_i − ‖μ_i‖²/(2√d_h) constant."""
     logits = mu.pow(2).sum(-1) / (2 * math.sqrt(head_dim))
     return torch.softmax(logits.masked_fill(~mask, float("-inf")), dim=-1)
+
+
+def tiny_text_config(tokenizer, **overrides) -> NvaeConfig:
+    """A tiny NvaeConfig sized for ``tokenizer`` and using its special tokens (models that read and write text)."""
+    fields = dict(
+        vocab_size=len(tokenizer),
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=32,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.cls_token_id,
+        eos_token_id=tokenizer.sep_token_id,
+        decoder_start_token_id=tokenizer.cls_token_id,
+    )
+    return NvaeConfig(**{**fields, **overrides})

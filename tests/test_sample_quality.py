@@ -16,6 +16,7 @@ from nvib_hf.evaluation.sample_quality import (
     repeat_rate,
     token_edit_distance,
 )
+from tests.nvae_testing import tiny_text_config
 
 
 def test_distinct_n_counts_unique_ngrams_over_the_whole_set():
@@ -85,27 +86,11 @@ def test_evaluate_generation_decodes_samples_and_paths(tiny_trained):
 @pytest.fixture
 def tiny_trained():
     from nvib_hf.data.corpus import load_tokenizer
-    from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
     from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
 
     torch.manual_seed(0)
     tokenizer = load_tokenizer("wordpiece-8k")
-    config = NvaeConfig(
-        vocab_size=len(tokenizer),
-        d_model=16,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
-        max_position_embeddings=32,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.cls_token_id,
-        eos_token_id=tokenizer.sep_token_id,
-        decoder_start_token_id=tokenizer.cls_token_id,
-        prior_num_components_probs=[0.0, 0.0, 0.0, 0.5, 0.5],
-    )
+    config = tiny_text_config(tokenizer, prior_num_components_probs=[0.0, 0.0, 0.0, 0.5, 0.5])
     model = NvaeForConditionalGeneration(config).eval()
     model.generation_config.max_new_tokens = 6
     sentences = ["the city lies on the river .", "a second sentence here .", "one more .", "and the last one ."]

@@ -8,9 +8,8 @@ import torch
 import transformers
 from transformers.utils import ModelOutput
 
-from nvib_hf import NvaeConfig
 from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration, NvaeModel, NvaePreTrainedModel
-from tests.nvae_testing import tiny_config
+from tests.nvae_testing import tiny_config, tiny_text_config
 
 
 def batch(seed: int = 0) -> dict[str, torch.Tensor]:
@@ -116,21 +115,7 @@ def tiny_text_model(tmp_path_factory):
     from nvib_hf.data.corpus import load_tokenizer
 
     tokenizer = load_tokenizer("wordpiece-8k")
-    config = NvaeConfig(
-        vocab_size=len(tokenizer),
-        d_model=16,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
-        max_position_embeddings=32,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.cls_token_id,
-        eos_token_id=tokenizer.sep_token_id,
-        decoder_start_token_id=tokenizer.cls_token_id,
-    )
+    config = tiny_text_config(tokenizer)
     torch.manual_seed(0)
     directory = tmp_path_factory.mktemp("tiny_text_model")
     NvaeForConditionalGeneration(config).save_pretrained(directory)
