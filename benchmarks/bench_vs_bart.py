@@ -46,8 +46,9 @@ class Size:
         return f"d_model {self.d_model}, {self.layers}+{self.layers} layers"
 
 
-def bart_config(size: Size) -> BartConfig:
-    return BartConfig(
+def shared_fields(size: Size) -> dict:
+    """The config fields both models take under the same (BART) names: identical sizes by construction."""
+    return dict(
         vocab_size=size.vocab_size,
         d_model=size.d_model,
         encoder_layers=size.layers,
@@ -61,28 +62,15 @@ def bart_config(size: Size) -> BartConfig:
         bos_token_id=1,
         eos_token_id=2,
         decoder_start_token_id=1,
-        forced_eos_token_id=None,
     )
+
+
+def bart_config(size: Size) -> BartConfig:
+    return BartConfig(**shared_fields(size), forced_eos_token_id=None)
 
 
 def nvae_config(size: Size, bottleneck: str = "nvib") -> NvaeConfig:
-    return NvaeConfig(
-        vocab_size=size.vocab_size,
-        d_model=size.d_model,
-        encoder_layers=size.layers,
-        decoder_layers=size.layers,
-        encoder_attention_heads=size.heads,
-        decoder_attention_heads=size.heads,
-        cross_attention_heads=size.heads,
-        encoder_ffn_dim=4 * size.d_model,
-        decoder_ffn_dim=4 * size.d_model,
-        max_position_embeddings=128,
-        bottleneck=bottleneck,
-        pad_token_id=0,
-        bos_token_id=1,
-        eos_token_id=2,
-        decoder_start_token_id=1,
-    )
+    return NvaeConfig(**shared_fields(size), cross_attention_heads=size.heads, bottleneck=bottleneck)
 
 
 def build(kind: str, size: Size) -> torch.nn.Module:
