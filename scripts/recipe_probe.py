@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from nvib_hf.data.corpus import DEFAULT_CORPUS_FILE, load_tokenizer
+from nvib_hf.data import DEFAULT_CORPUS_FILE, load_tokenizer
 from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
 from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
 from nvib_hf.training.schedules import DecaySchedule

@@ -9,7 +9,7 @@ import pytest
 from safetensors.torch import load_file
 
 from nvib_hf.cli.main import main
-from nvib_hf.data.corpus import load_default_tokenizer
+from nvib_hf.data import load_default_tokenizer
 from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
 from nvib_hf.training import run as training
 from tests.nvae_testing import tiny_config

@@ -1,4 +1,4 @@
-"""Tests of nvib_hf.data.corpus: shipped tokenizer and corpus, user corpora, tokenisation, sentence splitting."""
+"""Tests of nvib_hf.data: shipped tokenizer and corpus, user corpora, tokenisation, sentence splitting."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from nvib_hf.data import corpus as data
+import nvib_hf.data as data
 
 
 @pytest.fixture(scope="module")
@@ -282,7 +282,7 @@ def test_shuffle_and_split_is_deterministic():
 
 
 def test_shipped_wordpiece_8k_tokenizer_loads_by_name():
-    from nvib_hf.data.corpus import load_tokenizer
+    from nvib_hf.data import load_tokenizer
 
     tokenizer = load_tokenizer("wordpiece-8k")
     assert len(tokenizer) == 8000
@@ -298,7 +298,7 @@ def test_shipped_wordpiece_8k_tokenizer_loads_by_name():
 
 
 def test_every_shipped_tokenizer_sees_the_same_splits():
-    from nvib_hf.data.corpus import load_sentences, load_tokenizer
+    from nvib_hf.data import load_sentences, load_tokenizer
 
     bert = load_sentences(tokenizer=load_tokenizer("bert-base-uncased"))
     small = load_sentences(tokenizer=load_tokenizer("wordpiece-8k"))

@@ -14,7 +14,7 @@ import yaml
 from transformers import GPT2LMHeadModel
 
 from nvib_hf.cli.main import main
-from nvib_hf.data.corpus import load_default_tokenizer
+from nvib_hf.data import load_default_tokenizer
 from nvib_hf.evaluation.language_model import encode_sentences, lm_batch, lm_config, perplexity, train_language_model
 from nvib_hf.experiments import (
     DEFAULT_NVIB_LAMBDA_DIRICHLET,

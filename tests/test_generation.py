@@ -104,7 +104,7 @@ def test_prior_samples_and_interpolations_decode(trained):
 
 def test_text_in_text_out():
     """encode/sample/interpolate return strings in one call when given a tokenizer."""
-    from nvib_hf.data.corpus import load_default_tokenizer
+    from nvib_hf.data import load_default_tokenizer
 
     tokenizer = load_default_tokenizer()
     model = (

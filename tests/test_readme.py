@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nvib_hf.data.corpus import load_default_tokenizer
+from nvib_hf.data import load_default_tokenizer
 from tests.test_modeling_nvae import NvaeModelTester
 
 README = Path(__file__).resolve().parents[1] / "README.md"

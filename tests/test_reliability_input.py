@@ -15,7 +15,7 @@ import torch
 
 from nvib_hf import NvibLatent
 from nvib_hf.cli.main import main
-from nvib_hf.data.corpus import load_default_tokenizer, tokenize_dataset
+from nvib_hf.data import load_default_tokenizer, tokenize_dataset
 from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
 from nvib_hf.models.nvae.registry import bottleneck_names
 from tests.nvae_testing import tiny_config

@@ -23,7 +23,7 @@ from transformers import AutoModelForSeq2SeqLM
 from transformers.trainer_utils import get_last_checkpoint
 
 from nvib_hf.cli.main import main
-from nvib_hf.data.corpus import load_default_tokenizer
+from nvib_hf.data import load_default_tokenizer
 from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
 from nvib_hf.training import run as training
 from nvib_hf.training.checkpointing import STAGING_DIR, CheckpointSaveError, EpochSeededLengthGroupedSampler

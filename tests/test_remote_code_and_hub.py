@@ -12,7 +12,7 @@ import pytest
 import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-from nvib_hf.data.corpus import load_default_tokenizer
+from nvib_hf.data import load_default_tokenizer
 from tests.conftest_hub import hub_environment
 from tests.test_modeling_nvae import NvaeModelTester
 

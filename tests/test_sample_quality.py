@@ -85,7 +85,7 @@ def test_evaluate_generation_decodes_samples_and_paths(tiny_trained):
 
 @pytest.fixture
 def tiny_trained():
-    from nvib_hf.data.corpus import load_tokenizer
+    from nvib_hf.data import load_tokenizer
     from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
 
     torch.manual_seed(0)

@@ -112,7 +112,7 @@ def test_meta_device_init_and_device_map_loading(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_text_model(tmp_path_factory):
     """A tiny NVAE saved with the shipped wordpiece-8k tokenizer."""
-    from nvib_hf.data.corpus import load_tokenizer
+    from nvib_hf.data import load_tokenizer
 
     tokenizer = load_tokenizer("wordpiece-8k")
     config = tiny_text_config(tokenizer)

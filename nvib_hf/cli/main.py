@@ -187,7 +187,7 @@ def command_train(args: argparse.Namespace) -> None:
 
 
 def command_evaluate(args: argparse.Namespace) -> None:
-    from nvib_hf.data.corpus import load_sentences, tokenize_dataset
+    from nvib_hf.data import load_sentences, tokenize_dataset
     from nvib_hf.evaluation.latent_usage import latent_usage
     from nvib_hf.training.trainer import evaluate_reconstruction
 

