@@ -21,12 +21,12 @@ if TYPE_CHECKING:
     from .models.nvae.kl import kl_dirichlet, kl_gaussian
     from .models.nvae.latent import NvibLatent
     from .models.nvae.modeling_nvae import (
-        NvaeEncoderOutput,
         NvaeForConditionalGeneration,
         NvaeModel,
         NvaePreTrainedModel,
     )
     from .models.nvae.nvib import NvibLayer, interpolate_componentwise, interpolate_mixture
+    from .models.nvae.outputs import NvaeEncoderOutput
 
 __version__ = "0.1.0"
 
@@ -36,7 +36,7 @@ _LAZY_NAMES: dict[str, str] = {
     "DenoisingCrossAttention": ".models.nvae.denoising_attention",
     "kl_dirichlet": ".models.nvae.kl",
     "kl_gaussian": ".models.nvae.kl",
-    "NvaeEncoderOutput": ".models.nvae.modeling_nvae",
+    "NvaeEncoderOutput": ".models.nvae.outputs",
     "NvaeForConditionalGeneration": ".models.nvae.modeling_nvae",
     "NvaeModel": ".models.nvae.modeling_nvae",
     "NvaePreTrainedModel": ".models.nvae.modeling_nvae",

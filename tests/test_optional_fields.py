@@ -7,8 +7,9 @@ import pytest
 import torch
 from transformers.models.bart.modeling_bart import shift_tokens_right
 
+from nvib_hf.models.nvae.encoder_decoder import shift_right
 from nvib_hf.models.nvae.latent import NvibLatent, pack_mixture
-from nvib_hf.models.nvae.modeling_nvae import NvaeEncoderOutput, checked_encoder_output, shift_right
+from nvib_hf.models.nvae.outputs import NvaeEncoderOutput, checked_encoder_output
 from nvib_hf.training.schedules import KLSchedule
 from tests.nvae_testing import tiny_config
 

@@ -10,9 +10,7 @@ gradient checkpointing and output capture are reused as they are.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
 from typing import cast
 
 import torch
@@ -20,34 +18,18 @@ import torch.nn.functional as F
 from safetensors import SafetensorError
 from torch import nn
 from transformers import GenerationMixin, PreTrainedModel
-from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput, Seq2SeqModelOutput
-from transformers.models.bart.modeling_bart import (
-    BartDecoder,
-    BartDecoderLayer,
-    BartEncoder,
-    BartScaledWordEmbedding,
-    shift_tokens_right,
-)
-from transformers.models.mbart.modeling_mbart import MBartDecoder, MBartDecoderLayer, MBartEncoder
+from transformers.models.bart.modeling_bart import BartScaledWordEmbedding
 from transformers.utils.deprecation import deprecate_kwarg
 from transformers.utils.generic import can_return_tuple
-from transformers.utils.output_capturing import OutputRecorder
 
 from .alignment import guided_alignment_loss, recorded_cross_attention
 from .bottleneck import Bottleneck
 from .configuration_nvae import NvaeConfig
-from .denoising_attention import DenoisingCrossAttention
-from .input_checks import (
-    check_decoder_length,
-    check_encoder_inputs,
-    check_labels,
-    check_sequence_shape,
-    check_token_ids,
-    tokenize_sentences,
-)
-from .latent import LATENT_FIELDS, NvibLatent
-from .nvib import interpolate_componentwise, interpolate_mixture
-from .registry import build_bottleneck
+from .encoder_decoder import NvaeDecoder, NvaeEncoder, NvaePreNormDecoder, shift_right
+from .input_checks import check_decoder_length, check_labels, check_sequence_shape, check_token_ids
+from .latent import NvibLatent
+from .latent_methods import LatentMethodsMixin
+from .outputs import NvaeEncoderOutput, NvaeSeq2SeqLMOutput, NvaeSeq2SeqModelOutput, checked_encoder_output
 
 # `save_pretrained` writes `auto_map` only for the class that saves; every Auto class should load the directory.
 AUTO_MAP = {
@@ -55,176 +37,6 @@ AUTO_MAP = {
     "AutoModel": "modeling_nvae.NvaeModel",
     "AutoModelForSeq2SeqLM": "modeling_nvae.NvaeForConditionalGeneration",
 }
-
-
-@dataclass
-class NvaeEncoderOutput(BaseModelOutput):
-    """Encoder states plus the latent, flattened into batch-first tensor fields (``latent_<name>``) so that
-    ``generate()`` can expand them for beams. ``latent`` rebuilds the ``NvibLatent``."""
-
-    latent_z: torch.Tensor | None = None
-    latent_pi: torch.Tensor | None = None
-    latent_mask: torch.Tensor | None = None
-    latent_variance: torch.Tensor | None = None
-    latent_mu: torch.Tensor | None = None
-    latent_logvar: torch.Tensor | None = None
-    latent_alpha: torch.Tensor | None = None
-    latent_valid: torch.Tensor | None = None
-    latent_vectors_kept: torch.Tensor | None = None
-    latent_vectors_kept_proportion: torch.Tensor | None = None
-
-    @property
-    def latent(self) -> NvibLatent:
-        return NvibLatent(**{name: getattr(self, f"latent_{name}") for name in LATENT_FIELDS})
-
-    @classmethod
-    def from_latent(cls, latent: NvibLatent, encoder_output: BaseModelOutput | None = None) -> NvaeEncoderOutput:
-        """Wrap a latent (e.g. a prior sample) as encoder output; ``last_hidden_state`` defaults to ``latent.z``."""
-        states = encoder_output or BaseModelOutput(last_hidden_state=latent.z)
-        fields = {f"latent_{name}": getattr(latent, name) for name in LATENT_FIELDS}
-        return cls(
-            last_hidden_state=states.last_hidden_state,
-            hidden_states=states.hidden_states,
-            attentions=states.attentions,
-            **fields,
-        )
-
-
-@dataclass
-class NvaeSeq2SeqModelOutput(Seq2SeqModelOutput):
-    """``Seq2SeqModelOutput`` plus the latent's statistics: ``vectors_kept`` and ``vectors_kept_proportion`` ``[B]``."""
-
-    vectors_kept: torch.Tensor | None = None
-    vectors_kept_proportion: torch.Tensor | None = None
-
-
-@dataclass
-class NvaeSeq2SeqLMOutput(Seq2SeqLMOutput):
-    """``Seq2SeqLMOutput`` plus the parts of the objective (batch means) and the latent statistics (``[B]``).
-
-    ``loss`` = ``reconstruction_loss`` + λ_G ``kl_gaussian`` + λ_D ``kl_dirichlet`` (+ λ_A ``alignment_loss`` while
-    the guided alignment is on).
-    """
-
-    reconstruction_loss: torch.Tensor | None = None
-    alignment_loss: torch.Tensor | None = None
-    kl_gaussian: torch.Tensor | None = None
-    kl_dirichlet: torch.Tensor | None = None
-    vectors_kept: torch.Tensor | None = None
-    vectors_kept_proportion: torch.Tensor | None = None
-
-
-class DenoisingDecoderLayerMixin(nn.Module):
-    """Replaces a BART-family decoder layer's cross-attention by ``DenoisingCrossAttention``.
-
-    A module itself (``nn.Module`` comes later in every subclass's MRO anyway), so that ``super().__init__`` takes
-    the layer's arguments for the type checker too; at run time it is the BART-family layer's ``__init__``.
-    """
-
-    def __init__(self, config, layer_idx: int | None = None):
-        super().__init__(config, layer_idx)
-        self.encoder_attn = DenoisingCrossAttention(config, layer_idx)
-
-
-class NvaeDecoderLayer(DenoisingDecoderLayerMixin, BartDecoderLayer):
-    """BART's post-LayerNorm decoder layer with denoising cross-attention."""
-
-
-class NvaePreNormDecoderLayer(DenoisingDecoderLayerMixin, MBartDecoderLayer):
-    """mBART's pre-LayerNorm decoder layer with denoising cross-attention."""
-
-
-class DenoisingDecoderMixin(nn.Module):
-    """Builds a BART-family decoder with denoising cross-attention layers; records their attention weights.
-
-    A module (as ``DenoisingDecoderLayerMixin``); ``post_init`` is the decoder's own, from ``PreTrainedModel``.
-    """
-
-    layer_class: type[nn.Module]
-    post_init: Callable[[], None]
-
-    def __init__(self, config):
-        super().__init__(config)
-        self.layers = nn.ModuleList([self.layer_class(config, layer_idx=i) for i in range(config.decoder_layers)])
-        self.post_init()
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        cls._can_record_outputs = {
-            **cls._can_record_outputs,
-            "cross_attentions": OutputRecorder(DenoisingCrossAttention, index=1, layer_name="encoder_attn"),
-        }
-
-
-class NvaeDecoder(DenoisingDecoderMixin, BartDecoder):
-    layer_class = NvaeDecoderLayer
-
-
-class NvaePreNormDecoder(DenoisingDecoderMixin, MBartDecoder):
-    layer_class = NvaePreNormDecoderLayer
-
-
-class NvaeEncoder(nn.Module):
-    """Transformer encoder followed by the bottleneck: tokens -> ``NvaeEncoderOutput`` (states and latent)."""
-
-    def __init__(self, config: NvaeConfig):
-        super().__init__()
-        self.config = config
-        # BART's or mBART's encoder, built from the NvaeConfig: it has every field they read, though their
-        # annotations ask for a BartConfig / MBartConfig. To the rest of the model it is a module.
-        encoder_class = cast(type[nn.Module], MBartEncoder if config.normalize_before else BartEncoder)
-        self.transformer = encoder_class(config)
-        self.bottleneck = build_bottleneck(config)  # registry.py: the class registered as config.bottleneck
-
-    def forward(
-        self,
-        input_ids: torch.LongTensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        inputs_embeds: torch.Tensor | None = None,
-        **kwargs,
-    ) -> NvaeEncoderOutput:
-        vocab_size = self.config.vocab_size  # the embedding table's rows (resize_token_embeddings updates it)
-        check_encoder_inputs(input_ids, attention_mask, inputs_embeds, vocab_size, self.config.max_position_embeddings)
-        if attention_mask is None:
-            attention_mask = self._default_attention_mask(input_ids, inputs_embeds)
-        kwargs["return_dict"] = True
-        states = self.transformer(
-            input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds, **kwargs
-        )
-        latent = self.bottleneck(states.last_hidden_state, attention_mask)  # [B, N+1, Dz] for NVIB
-        return NvaeEncoderOutput.from_latent(latent, states)
-
-    def _default_attention_mask(
-        self, input_ids: torch.Tensor | None, inputs_embeds: torch.Tensor | None
-    ) -> torch.Tensor:
-        """``[B, N]`` long: 1 where ``input_ids`` is not padding, or all ones over ``inputs_embeds``."""
-        if input_ids is not None:
-            if self.config.pad_token_id is None:
-                raise ValueError("config.pad_token_id is None: pass attention_mask with input_ids.")
-            return input_ids.ne(self.config.pad_token_id).long()
-        if inputs_embeds is None:
-            raise ValueError("Pass input_ids or inputs_embeds to the encoder.")
-        return torch.ones(inputs_embeds.shape[:2], dtype=torch.long, device=inputs_embeds.device)
-
-
-def shift_right(ids: torch.Tensor, config: NvaeConfig) -> torch.LongTensor:
-    """Teacher-forcing decoder inputs ``[decoder_start, y_1 .. y_{T-1}]`` (−100 -> pad): BART's
-    ``shift_tokens_right`` with the config's token ids, which must be set."""
-    pad, start = config.pad_token_id, config.decoder_start_token_id
-    if pad is None or start is None:
-        raise ValueError(
-            f"config.pad_token_id and config.decoder_start_token_id must be set to build decoder inputs "
-            f"(got {pad!r} and {start!r})."
-        )
-    # Transformers annotates token ids as torch.LongTensor; shift_tokens_right returns them as a plain Tensor.
-    return cast(torch.LongTensor, shift_tokens_right(ids, pad, start))
-
-
-def checked_encoder_output(encoder_outputs: object) -> NvaeEncoderOutput:
-    """``encoder_outputs`` itself, after checking it is an ``NvaeEncoderOutput`` (it carries the latent)."""
-    if not isinstance(encoder_outputs, NvaeEncoderOutput):
-        raise TypeError("encoder_outputs must be an NvaeEncoderOutput (from model.get_encoder() or encode()).")
-    return encoder_outputs
 
 
 class NvaePreTrainedModel(PreTrainedModel):
@@ -370,7 +182,7 @@ class NvaeModel(NvaePreTrainedModel):
         )
 
 
-class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
+class NvaeForConditionalGeneration(LatentMethodsMixin, NvaePreTrainedModel, GenerationMixin):
     """The NVAE with a language-model head tied to the embeddings: reconstruction, KL terms, generation.
 
     The objective (spec section 4): loss = CE (mean over target tokens) + λ_G · KL_G + λ_D · KL_D, the KL terms
@@ -506,30 +318,6 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
     def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
         return shift_right(labels, self.config)
 
-    # --- the VAE user's entry points -------------------------------------------------------------------------
-    def _tokenize(self, texts: list[str], tokenizer, truncate: bool = True) -> dict:
-        """Tokenised, padded ``texts`` on the model's device (``input_checks.tokenize_sentences``: bad sentences
-        raise; longer than ``max_position_embeddings``: truncated with a warning, or raise with ``truncate=False``)."""
-        batch = tokenize_sentences(texts, tokenizer, self.config.max_position_embeddings, truncate)
-        return {key: value.to(self.device) for key, value in batch.items()}
-
-    @torch.no_grad()
-    def encode_latent(
-        self,
-        input_ids: torch.LongTensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        texts: list[str] | None = None,
-        tokenizer=None,
-        truncate: bool = True,
-    ) -> NvibLatent:
-        """The latent of a batch (means and pruning in eval mode, samples in train mode); ``texts`` + ``tokenizer``
-        tokenise first (a sentence longer than ``max_position_embeddings`` is truncated with a warning, or raises
-        ``ValueError`` with ``truncate=False``)."""
-        if texts is not None:
-            batch = self._tokenize(texts, tokenizer, truncate)
-            input_ids, attention_mask = batch["input_ids"], batch["attention_mask"]
-        return self.model.encoder(input_ids=input_ids, attention_mask=attention_mask).latent
-
     def generate(self, inputs: torch.Tensor | None = None, latent: NvibLatent | None = None, **kwargs):
         """``GenerationMixin.generate``, plus ``latent=``: decode from any latent (prior sample, interpolation)."""
         if latent is not None:
@@ -539,72 +327,10 @@ class NvaeForConditionalGeneration(NvaePreTrainedModel, GenerationMixin):
         # Transformers types generate's self as a protocol whose `device` attribute no PreTrainedModel (a property) has.
         return super().generate(inputs, **kwargs)  # pyright: ignore[reportAttributeAccessIssue]
 
-    @torch.no_grad()
-    def generate_from_latent(self, latent: NvibLatent, tokenizer=None, **generate_kwargs):
-        """Token ids decoded from ``latent`` — or strings when a ``tokenizer`` is given."""
-        generate_kwargs.setdefault("max_new_tokens", self.config.max_position_embeddings)
-        ids = self.generate(latent=latent, **generate_kwargs)
-        return tokenizer.batch_decode(ids, skip_special_tokens=True) if tokenizer is not None else ids
 
-    @torch.no_grad()
-    def reconstruct(self, texts: list[str], tokenizer, truncate: bool = True, **generate_kwargs) -> list[str]:
-        """Encode sentences and decode them again (greedy unless ``generate_kwargs`` say otherwise); ``truncate`` as
-        in ``encode_latent``."""
-        return self.generate_from_latent(
-            self.encode_latent(texts=texts, tokenizer=tokenizer, truncate=truncate), tokenizer, **generate_kwargs
-        )
-
-    def draw_num_components(self, num_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Component counts n for prior samples, from ``config.prior_num_components_probs`` when stored."""
-        probs = self.config.prior_num_components_probs
-        if probs is None:
-            return torch.full((num_samples,), self.config.prior_num_components_default, dtype=torch.long)
-        return torch.multinomial(
-            torch.tensor(probs, dtype=torch.float), num_samples, replacement=True, generator=generator
-        )
-
-    @torch.no_grad()
-    def sample_prior(
-        self,
-        num_samples: int,
-        num_components: int | list[int] | None = None,
-        tokenizer=None,
-        generator: torch.Generator | None = None,
-        weights: str | None = None,
-        **generate_kwargs,
-    ):
-        """Latents drawn from the prior (spec section 5) — or, with a ``tokenizer``, their decoded sentences.
-
-        ``num_components``: n per sample (an int for all, a list, or None to draw from the stored distribution).
-        """
-        if num_components is None:
-            counts = self.draw_num_components(num_samples, generator)
-        else:
-            counts = torch.as_tensor(num_components).long().expand(num_samples)
-        latent = self.bottleneck.sample_prior(counts.to(self.device), weights=weights, generator=generator)
-        latent = NvibLatent(**{k: v.to(self.dtype) if v.is_floating_point() else v for k, v in latent.items()})
-        return self.generate_from_latent(latent, tokenizer, **generate_kwargs) if tokenizer is not None else latent
-
-    @torch.no_grad()
-    def interpolate(
-        self,
-        latent_a: NvibLatent,
-        latent_b: NvibLatent,
-        taus: list[float],
-        mode: str = "mixture",
-        tokenizer=None,
-        **generate_kwargs,
-    ) -> list:
-        """One latent per τ between A (τ = 0) and B (τ = 1); ``mode`` is ``"mixture"`` (weights (1−τ)π^A, τπ^B over
-        the union of components) or ``"componentwise"`` (linear in matched components). With a ``tokenizer``,
-        returns the decoded sentences instead: ``[len(taus)][B]``."""
-        if mode not in ("mixture", "componentwise"):
-            raise ValueError(f'mode must be "mixture" or "componentwise", got {mode!r}.')
-        step = interpolate_mixture if mode == "mixture" else interpolate_componentwise
-        latents = [step(latent_a, latent_b, float(tau)) for tau in taus]
-        if tokenizer is None:
-            return latents
-        return [self.generate_from_latent(latent, tokenizer, **generate_kwargs) for latent in latents]
-
-
-__all__ = ["NvaeEncoderOutput", "NvaeForConditionalGeneration", "NvaeModel", "NvaePreTrainedModel"]
+__all__ = [
+    "NvaeEncoderOutput",
+    "NvaeForConditionalGeneration",
+    "NvaeModel",
+    "NvaePreTrainedModel",
+]  # NvaeEncoderOutput: re-exported for users
