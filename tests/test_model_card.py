@@ -9,11 +9,10 @@ import pytest
 import yaml
 from huggingface_hub import ModelCard
 
+from nvib_hf.reporting.formatting import format_duration, format_value
 from nvib_hf.reporting.model_card import (
     PLACEHOLDER,
     fill_template,
-    format_duration,
-    format_value,
     load_template,
     render_model_card,
     write_model_card,

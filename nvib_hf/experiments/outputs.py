@@ -140,7 +140,7 @@ def write_interpolations(rows: list[dict[str, Any]], context: SweepContext, path
 def write_run_info(rows: list[dict[str, Any]], context: SweepContext, path: Path, started: float) -> None:
     """``run_info.json``: command, sweep config, effective step counts, environment, wall time per model (from the
     session that trained or evaluated it), their sum, and the total wall time of this invocation."""
-    from nvib_hf.reporting.model_card import collect_environment
+    from nvib_hf.reporting.environment import collect_environment
 
     config = context.config
     models = {

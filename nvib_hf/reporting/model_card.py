@@ -15,13 +15,10 @@ its other keys become rows of the environment table (e.g. ``git_commit``).
 from __future__ import annotations
 
 import datetime
-import importlib.metadata
 import json
-import math
 import os
-import platform
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -29,7 +26,21 @@ from typing import Any
 import yaml
 
 from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
-from nvib_hf.models.nvae.registry import bottleneck_class
+from nvib_hf.reporting.card_sections import (
+    architecture,
+    bottleneck_details,
+    bottleneck_summary,
+    config_table,
+    count_parameters,
+    evaluation_split,
+    examples_section,
+    metrics_table,
+    model_index_yaml,
+    objective,
+    training_table,
+)
+from nvib_hf.reporting.environment import collect_environment, environment_table
+from nvib_hf.reporting.formatting import format_duration, format_value
 
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 TEMPLATE_RESOURCE = ("resources", "model_card_template.md")
@@ -53,140 +64,6 @@ DEFAULT_DATASET = {
         "of the code and the model weights; see `nvib_hf/resources/corpus/NOTICE.md` for attribution and details."
     ),
 }
-
-CONFIG_ROWS = (
-    ("bottleneck", "bottleneck"),
-    ("d_model", "model width D"),
-    ("latent_dim", "latent size D_z"),
-    ("encoder_layers", "encoder layers"),
-    ("decoder_layers", "decoder layers"),
-    ("encoder_attention_heads", "encoder self-attention heads"),
-    ("decoder_attention_heads", "decoder self-attention heads"),
-    ("cross_attention_heads", "cross-attention heads H"),
-    ("encoder_ffn_dim", "encoder feed-forward width"),
-    ("decoder_ffn_dim", "decoder feed-forward width"),
-    ("activation_function", "activation"),
-    ("normalize_before", "pre-LayerNorm"),
-    ("dropout", "dropout"),
-    ("attention_dropout", "attention dropout"),
-    ("activation_dropout", "activation dropout"),
-    ("max_position_embeddings", "max positions"),
-    ("vocab_size", "vocabulary size"),
-    ("alpha_activation", "pseudo-count activation"),
-    ("alpha_prune_threshold", "pruning threshold τ_prune"),
-    ("prior_mean", "prior mean μ_p"),
-    ("prior_variance", "prior variance σ²_p"),
-    ("prior_alpha", "prior pseudo-count α_p"),
-    ("delta", "conditional prior slope δ"),
-    ("kappa", "samples per component κ"),
-    ("denoising_compat", "denoising attention"),
-    ("lambda_gaussian", "λ_G (KL_G weight)"),
-    ("lambda_dirichlet", "λ_D (KL_D weight)"),
-    ("prior_weights", "prior sample weights"),
-)
-NVIB_ONLY_FIELDS = frozenset(
-    {"alpha_activation", "alpha_prune_threshold", "prior_alpha", "delta", "kappa", "denoising_compat"}
-)
-TRAINING_ROWS = (
-    "learning_rate",
-    "optim",
-    "adam_beta1",
-    "adam_beta2",
-    "adam_epsilon",
-    "weight_decay",
-    "lr_scheduler_type",
-    "warmup_steps",
-    "warmup_ratio",
-    "max_grad_norm",
-    "per_device_train_batch_size",
-    "gradient_accumulation_steps",
-    "num_train_epochs",
-    "max_steps",
-    "kl_gaussian_schedule",
-    "kl_dirichlet_schedule",
-    "bf16",
-    "fp16",
-    "seed",
-    "train_samples",
-)
-SECRET_KEY = re.compile(r"token|password|secret|key$", re.IGNORECASE)
-METRIC_DESCRIPTIONS = {
-    "loss": "the objective: reconstruction_loss + λ_G·KL_G + λ_D·KL_D",
-    "reconstruction_loss": "cross-entropy per target token (teacher forced)",
-    "token_accuracy": "next-token accuracy (teacher forced)",
-    "kl_gaussian": "KL_G per sentence",
-    "kl_dirichlet": "KL_D per sentence",
-    "vectors_kept": "latent vectors kept per sentence (pseudo-count > τ_prune)",
-    "vectors_kept_proportion": "vectors kept / tokens",
-    "bleu": "corpus BLEU of greedy reconstructions (sacrebleu, 0–100)",
-    "exact_match": "fraction of greedy reconstructions equal to the input",
-    "perplexity": "perplexity",
-}
-SPLIT_PREFIXES = {"eval_": "validation", "validation_": "validation", "test_": "test", "train_": "train"}
-ENVIRONMENT_PACKAGES = ("nvib-hf", "torch", "transformers", "tokenizers", "datasets", "accelerate", "huggingface_hub")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Formatting
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def format_value(value: Any) -> str:
-    """A short human-readable form: 4 significant digits for floats, thousands separators for large ints."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 10_000 else str(value)
-    if isinstance(value, float):
-        return _format_float(value)
-    if isinstance(value, Mapping):
-        return json.dumps({str(k): v for k, v in value.items()}, default=str)
-    if isinstance(value, (list, tuple)):
-        return _format_sequence(value)
-    if hasattr(value, "to_dict"):  # e.g. a KLSchedule
-        return format_value(value.to_dict())
-    return str(value)
-
-
-def _format_float(value: float) -> str:
-    if math.isnan(value) or math.isinf(value):
-        return str(value)
-    if value == int(value) and abs(value) < 1e15:
-        return format_value(int(value))
-    return f"{value:.4g}"
-
-
-def _format_sequence(values: Sequence[Any]) -> str:
-    if len(values) > 8:
-        return f"{len(values)} values: [{', '.join(format_value(v) for v in values[:4])}, …]"
-    return "[" + ", ".join(format_value(v) for v in values) + "]"
-
-
-def format_duration(seconds: float | None) -> str:
-    """``"1 h 02 min 03 s (3,723 s)"``, ``"42.5 s"``, or ``"not recorded"``."""
-    if seconds is None:
-        return "not recorded"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    clock = f"{hours} h {minutes:02d} min {secs:02d} s" if hours else f"{minutes} min {secs:02d} s"
-    return f"{clock} ({format_value(int(round(seconds)))} s)"
-
-
-def _cell(text: Any) -> str:
-    """Text safe inside a Markdown table cell."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip()
-
-
-def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """A GitHub-flavoured Markdown table; cells are escaped."""
-    lines = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Inputs
@@ -231,222 +108,6 @@ def _check_model_name(model_name: str) -> str:
     if not isinstance(model_name, str) or not model_name.strip() or "\n" in model_name:
         raise ValueError(f"model_name must be a non-empty single-line string, got {model_name!r}.")
     return model_name.strip()
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Sections
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def count_parameters(config: NvaeConfig) -> int:
-    """Number of (unique) parameters of ``NvaeForConditionalGeneration(config)``, built on the meta device."""
-    import torch
-
-    from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
-
-    with torch.device("meta"):
-        model = NvaeForConditionalGeneration(config)
-    return model.num_parameters()
-
-
-def bottleneck_summary(config: NvaeConfig) -> str:
-    """One line naming the bottleneck."""
-    description = bottleneck_class(config.bottleneck).descriptions.get(config.bottleneck)
-    return description or f"{config.bottleneck} (a bottleneck registered outside nvib-hf)"
-
-
-def bottleneck_details(config: NvaeConfig) -> str:
-    """The bottleneck's parameters in one line."""
-    prior = f"N({format_value(config.prior_mean)}, {format_value(config.prior_variance)}·I)"
-    if config.bottleneck == "nvib":
-        return (
-            f"NVIB: {config.alpha_activation} pseudo-counts, prior component {prior} with α_p = "
-            f"{format_value(config.prior_alpha)}, δ = {format_value(config.delta)}, κ = {config.kappa}, "
-            f"τ_prune = {format_value(config.alpha_prune_threshold)}, {config.denoising_compat} denoising attention"
-        )
-    if config.bottleneck == "none":
-        return "none: the decoder attends to the encoder's vectors"
-    pooled = "one mean-pooled vector" if config.bottleneck == "vae_pooled" else "one Gaussian per token"
-    if config.bottleneck == "vae_stride":
-        pooled += f", ⌈{format_value(config.stride_keep_fraction)}·N⌉ of the N vectors kept by stride"
-    return f"Gaussian VIB ({pooled}), KL to {prior}, ordinary cross-attention"
-
-
-def architecture(config: NvaeConfig) -> str:
-    """Encoder -> bottleneck -> decoder, with sizes."""
-    norm = "pre-LayerNorm" if config.normalize_before else "post-LayerNorm"
-    cross = "denoising" if bottleneck_class(config.bottleneck).uses_denoising_attention else "ordinary"
-    return (
-        f"Transformer encoder ({config.encoder_layers} layers, d_model {config.d_model}, "
-        f"{config.encoder_attention_heads} heads, feed-forward {config.encoder_ffn_dim}) → {config.bottleneck} "
-        f"bottleneck (latent size {config.latent_dim}) → Transformer decoder ({config.decoder_layers} layers, "
-        f"{config.decoder_attention_heads} self-attention heads, {config.cross_attention_heads} {cross} "
-        f"cross-attention head(s)); {norm}, {config.activation_function}, tied input/output embeddings"
-    )
-
-
-def objective(config: NvaeConfig, training_args: Mapping[str, Any] | None) -> str:
-    """The training loss with its weights."""
-    lam_g, lam_d = format_value(config.lambda_gaussian), format_value(config.lambda_dirichlet)
-    if config.bottleneck == "none":
-        text = "cross-entropy per target token (no KL term)."
-    elif config.bottleneck == "nvib":
-        text = f"cross-entropy per target token + λ_G·KL_G + λ_D·KL_D per sentence, λ_G = {lam_g}, λ_D = {lam_d}."
-    else:
-        text = f"cross-entropy per target token + λ_G·KL_G per sentence, λ_G = {lam_g}."
-    scheduled = [k for k in ("kl_gaussian_schedule", "kl_dirichlet_schedule") if (training_args or {}).get(k)]
-    if scheduled:
-        text += " The KL weights follow the schedules listed under training hyper-parameters."
-    return text + " See `docs/maths.md` of nvib-hf for every formula."
-
-
-def config_table(config: NvaeConfig) -> str:
-    """The model's hyper-parameters (NVIB-only fields omitted for the baselines)."""
-    rows = [
-        (label, f"`{key}`", format_value(getattr(config, key)))
-        for key, label in CONFIG_ROWS
-        if config.bottleneck == "nvib" or key not in NVIB_ONLY_FIELDS
-    ]
-    return markdown_table(("hyper-parameter", "config field", "value"), rows)
-
-
-def _public_items(args: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    return [(k, v) for k, v in args.items() if v is not None and not SECRET_KEY.search(str(k))]
-
-
-def training_table(training_args: Mapping[str, Any] | None) -> str:
-    """Main training hyper-parameters, then every other argument in a collapsed block."""
-    if not training_args:
-        return "Training arguments were not recorded."
-    items = dict(_public_items(training_args))
-    main = [(f"`{k}`", format_value(items[k])) for k in TRAINING_ROWS if k in items]
-    rest = [(f"`{k}`", format_value(v)) for k, v in sorted(items.items()) if k not in TRAINING_ROWS]
-    parts = [markdown_table(("argument", "value"), main)] if main else []
-    if rest:
-        table = markdown_table(("argument", "value"), rest)
-        title = "All other training arguments" if main else "Training arguments"
-        parts.append(f"<details>\n<summary>{title}</summary>\n\n{table}\n\n</details>")
-    return "\n\n".join(parts)
-
-
-def _metric_base(name: str) -> str:
-    for prefix in SPLIT_PREFIXES:
-        if name.startswith(prefix):
-            return name[len(prefix) :]
-    return name
-
-
-def metrics_table(metrics: Mapping[str, float]) -> str:
-    """Metric, value and (for known metrics) what it measures."""
-    rows = [
-        (f"`{name}`", format_value(value), METRIC_DESCRIPTIONS.get(_metric_base(name), ""))
-        for name, value in metrics.items()
-    ]
-    return markdown_table(("metric", "value", "meaning"), rows)
-
-
-def evaluation_split(metrics: Mapping[str, float]) -> str:
-    """The split the metric names point to (``test_`` -> test, ``eval_`` -> validation), test by default."""
-    splits = {split for prefix, split in SPLIT_PREFIXES.items() for name in metrics if name.startswith(prefix)}
-    return splits.pop() if len(splits) == 1 else "test"
-
-
-def model_index_yaml(
-    model_name: str, metrics: Mapping[str, float], dataset_id: str, dataset_name: str, split: str
-) -> str:
-    """The ``model-index`` front-matter block (finite metrics, 6 significant digits); empty if none is finite."""
-    entries = [
-        {"type": _metric_base(name), "value": float(f"{value:.6g}"), "name": name}
-        for name, value in metrics.items()
-        if math.isfinite(value)
-    ]
-    if not entries:
-        return ""
-    result = {
-        "task": {"type": "text2text-generation", "name": "Sentence reconstruction"},
-        "dataset": {"name": dataset_name, "type": dataset_id, "split": split},
-        "metrics": entries,
-    }
-    data = {"model-index": [{"name": model_name, "results": [result]}]}
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000).rstrip("\n")
-
-
-def _example_pair(item: Any) -> tuple[str, str]:
-    if isinstance(item, Mapping):
-        return str(item.get("input", item.get("source", ""))), str(item.get("output", item.get("reconstruction", "")))
-    if isinstance(item, (list, tuple)) and len(item) == 2:
-        return str(item[0]), str(item[1])
-    raise ValueError(f"a reconstruction example must be an (input, output) pair or a dict, got {item!r}.")
-
-
-def _interpolation_block(index: int, item: Any) -> str:
-    """One interpolation: a list of texts (evenly spaced τ) or of (τ, text) pairs."""
-    steps = list(item)
-    if steps and all(isinstance(s, (list, tuple)) and len(s) == 2 for s in steps):
-        pairs = [(format_value(float(tau)), text) for tau, text in steps]
-    else:
-        count = max(len(steps) - 1, 1)
-        pairs = [(format_value(i / count), text) for i, text in enumerate(steps)]
-    return markdown_table((f"τ (interpolation {index})", "text"), pairs)
-
-
-def examples_section(examples: Mapping[str, Sequence[Any]] | None) -> str:
-    """Reconstructions as a table, interpolations as tables, anything else (prior samples …) as a numbered list."""
-    if not examples:
-        return "No examples were recorded for this model."
-    blocks = []
-    for key, items in examples.items():
-        title = f"### {str(key).replace('_', ' ').capitalize()}"
-        items = list(items)
-        if key == "reconstructions":
-            body = markdown_table(("input", "reconstruction"), [_example_pair(item) for item in items])
-        elif key == "interpolations":
-            body = "\n\n".join(_interpolation_block(i + 1, item) for i, item in enumerate(items))
-        else:
-            body = "\n".join(f"{i + 1}. {_cell(item)}" for i, item in enumerate(items))
-        blocks.append(f"{title}\n\n{body or 'none'}")
-    return "\n\n".join(blocks)
-
-
-def _package_version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def _accelerator() -> str:
-    import torch
-
-    if torch.cuda.is_available():
-        names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-        return f"{len(names)} × {names[0]}" if len(set(names)) == 1 else ", ".join(names)
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "Apple MPS"
-    return "none (CPU only)"
-
-
-def collect_environment() -> dict[str, str]:
-    """Package versions (python, nvib-hf, torch, transformers, …) and hardware (platform, CPUs, accelerator)."""
-    from nvib_hf import __version__
-
-    env = {"python": platform.python_version()}
-    env |= {name: _package_version(name) for name in ENVIRONMENT_PACKAGES}
-    if env["nvib-hf"] == "not installed":
-        env["nvib-hf"] = __version__
-    env |= {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "CPU cores": str(os.cpu_count()),
-        "accelerator": _accelerator(),
-    }
-    return env
-
-
-def environment_table(environment: Mapping[str, Any], wall_time_s: float | None) -> str:
-    rows = [(name, format_value(value)) for name, value in environment.items()]
-    rows.append(("training wall time", format_duration(wall_time_s)))
-    return markdown_table(("item", "value"), rows)
 
 
 # ---------------------------------------------------------------------------------------------------------------
