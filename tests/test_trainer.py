@@ -13,14 +13,10 @@ from datasets import Dataset
 from transformers import AutoTokenizer, Seq2SeqTrainingArguments, TrainerCallback
 
 from nvib_hf import NvaeForConditionalGeneration
+from nvib_hf.evaluation.reconstruction import evaluate_reconstruction, text_metrics
+from nvib_hf.training.collator import NvaeDataCollator
 from nvib_hf.training.schedules import DecaySchedule, KLSchedule, constant, cosine, cyclical, linear
-from nvib_hf.training.trainer import (
-    TRAIN_LOG_KEYS,
-    NvaeDataCollator,
-    NvaeTrainer,
-    evaluate_reconstruction,
-    text_metrics,
-)
+from nvib_hf.training.trainer import TRAIN_LOG_KEYS, NvaeTrainer
 from tests.nvae_testing import tiny_config
 
 WORDS = [f"w{i}" for i in range(94)]  # ids 5..98 after the five special tokens

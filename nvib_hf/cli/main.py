@@ -1,7 +1,7 @@
 # Copyright 2026 the nvib-hf developers. Licensed under the Apache License, Version 2.0.
 """The ``nvib-hf`` command line: train, evaluate, reconstruct, sample, interpolate, push.
 
-Thin over the library: ``nvib_hf.training.run`` trains, ``nvib_hf.training.trainer.evaluate_reconstruction`` evaluates and the
+Thin over the library: ``nvib_hf.training.run`` trains, ``nvib_hf.evaluation.reconstruction.evaluate_reconstruction`` evaluates and the
 model's own methods encode, sample and interpolate. The flags come from the option dataclasses' field metadata
 (``nvib_hf.cli.arguments``) and torch, Transformers and the model are imported only inside the command that runs, so
 ``nvib-hf --help`` is fast.
@@ -189,7 +189,7 @@ def command_train(args: argparse.Namespace) -> None:
 def command_evaluate(args: argparse.Namespace) -> None:
     from nvib_hf.data import load_sentences, tokenize_dataset
     from nvib_hf.evaluation.latent_usage import latent_usage
-    from nvib_hf.training.trainer import evaluate_reconstruction
+    from nvib_hf.evaluation.reconstruction import evaluate_reconstruction
 
     check_model_path(args.model)
     require_at_least("--batch-size", args.batch_size, 1)

@@ -24,6 +24,8 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from transformers import GPT2Config, GPT2LMHeadModel, get_linear_schedule_with_warmup
 
+from nvib_hf.utils.model_modes import evaluation_mode
+
 # Size of every LM the experiments train (reference and R-PPL LMs alike, so their perplexities compare).
 LM_SIZE: dict[str, int] = {"n_embd": 128, "n_layer": 2, "n_head": 2, "n_positions": 64}
 LM_LEARNING_RATE = 1e-3
@@ -184,15 +186,13 @@ def perplexity(model: GPT2LMHeadModel, sentences: Sequence[str], tokenizer: Any,
     if not sentences:
         raise ValueError("perplexity needs at least one sentence.")
     rows = encode_sentences(sentences, tokenizer, model.config.n_positions)
-    was_training = model.training
-    model.eval()
     nll, count = 0.0, 0
-    for start in range(0, len(rows), batch_size):
-        batch = {k: v.to(model.device) for k, v in lm_batch(rows[start : start + batch_size], lm_pad_id(model)).items()}
-        batch_nll, batch_count = token_nll(model, batch)
-        nll += batch_nll.item()
-        count += int(batch_count)
-    model.train(was_training)
+    with evaluation_mode(model):
+        for start in range(0, len(rows), batch_size):
+            rows_batch = lm_batch(rows[start : start + batch_size], lm_pad_id(model))
+            batch_nll, batch_count = token_nll(model, {k: v.to(model.device) for k, v in rows_batch.items()})
+            nll += batch_nll.item()
+            count += int(batch_count)
     return math.exp(nll / count)
 
 

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from nvib_hf.training.trainer import NvaeDataCollator
+from nvib_hf.training.collator import NvaeDataCollator
+from nvib_hf.utils.model_modes import evaluation_mode
 
 
 def _token_ce(logits: torch.Tensor, labels: torch.Tensor) -> tuple[float, int]:
@@ -38,9 +39,8 @@ def latent_usage(model: Any, dataset: Any, batch_size: int = 32, max_samples: in
         batch_size=batch_size,
         collate_fn=NvaeDataCollator(pad_token_id=model.config.pad_token_id),
     )
-    was_training, totals = model.training, {"own": [0.0, 0], "shuffled": [0.0, 0]}
-    model.eval()
-    try:
+    totals = {"own": [0.0, 0], "shuffled": [0.0, 0]}
+    with evaluation_mode(model):
         for batch in loader:
             if batch["input_ids"].shape[0] < 2:
                 continue
@@ -52,7 +52,5 @@ def latent_usage(model: Any, dataset: Any, batch_size: int = 32, max_samples: in
                 ce, count = _token_ce(logits, batch["labels"])
                 totals[name][0] += ce
                 totals[name][1] += count
-    finally:
-        model.train(was_training)
     own, shuffled = (totals[k][0] / max(totals[k][1], 1) for k in ("own", "shuffled"))
     return {"ce_own_latent": own, "ce_shuffled_latent": shuffled, "latent_gap": shuffled - own}

@@ -20,13 +20,14 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from nvib_hf.data import length_histogram, load_sentences, load_tokenizer, tokenize_dataset
 from nvib_hf.evaluation.latent_usage import latent_usage
+from nvib_hf.evaluation.reconstruction import evaluate_reconstruction
 from nvib_hf.evaluation.sample_quality import judged_generation_metrics
 from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
 from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
 from nvib_hf.training.options import PRESETS as PRESETS  # re-exported: the presets live in options.py
 from nvib_hf.training.options import TrainOptions
 from nvib_hf.training.schedules import DecaySchedule
-from nvib_hf.training.trainer import NvaeTrainer, evaluate_reconstruction
+from nvib_hf.training.trainer import NvaeTrainer
 from nvib_hf.utils.run_lock import is_main_rank, output_dir_lock
 
 
