@@ -24,6 +24,13 @@ from nvib_hf.cli.arguments import (
     field_default,
     format_default,
 )
+from nvib_hf.cli.checks import (
+    check_generation_flags,
+    check_model_path,
+    check_output_dir,
+    check_sentence,
+    require_at_least,
+)
 from nvib_hf.cli.options import (
     EvaluateOptions,
     GenerationOptions,
@@ -33,6 +40,7 @@ from nvib_hf.cli.options import (
     SampleOptions,
     TrainCommandOptions,
 )
+from nvib_hf.cli.printout import results_table
 from nvib_hf.cli.reproduce import add_reproduce_parser
 from nvib_hf.training.options import PRESETS, TrainOptions
 from nvib_hf.utils.config_files import CliError, load_config_file
@@ -41,13 +49,6 @@ EPILOG = "Run `nvib-hf COMMAND --help` for the options of a command."
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
-def check_model_path(path: str) -> None:
-    """Cheap check, before any loading: a local path must be a model directory (a Hub repo id passes)."""
-    local = Path(path)
-    if (local.exists() or path.startswith((".", "/"))) and not (local / "config.json").is_file():
-        raise CliError(f"{path} is not a model directory (no config.json); train one with `nvib-hf train`.")
-
-
 def load_model(path: str, allow_pickle: bool = False):
     """Model and tokenizer from a model directory (or a Hub repo id for users who are online); safetensors weights
     only unless ``allow_pickle`` (``nvib_hf.utils.checkpoints``: pickle, truncation, shape and config checks)."""
@@ -64,42 +65,6 @@ def load_model(path: str, allow_pickle: bool = False):
     return model.eval(), tokenizer
 
 
-def require_at_least(flag: str, value: int | None, minimum: int) -> None:
-    """``value`` (None: unset, allowed) must be >= ``minimum``; the error names the flag."""
-    if value is not None and value < minimum:
-        raise CliError(f"{flag} must be >= {minimum}, got {value}.")
-
-
-def check_generation_flags(args: argparse.Namespace) -> None:
-    require_at_least("--max-new-tokens", args.max_new_tokens, 1)
-    require_at_least("--num-beams", args.num_beams, 1)
-    if not 0 < args.top_p <= 1:
-        raise CliError(f"--top-p must be in (0, 1], got {args.top_p}.")
-    if not args.temperature > 0:
-        raise CliError(f"--temperature must be > 0, got {args.temperature}.")
-
-
-def check_sentence(name: str, sentence: str) -> None:
-    if not sentence.strip():
-        raise CliError(f"{name} is empty or whitespace-only: give a sentence to encode.")
-
-
-def check_output_dir(options: TrainOptions, args: argparse.Namespace) -> None:
-    """Before any data is loaded: never silently replace a trained model, and --resume needs a checkpoint."""
-    from nvib_hf.training.run import resume_checkpoint
-
-    out = Path(options.output_dir)
-    if out.exists() and not out.is_dir():
-        raise CliError(f"--output-dir {out} is a file, not a directory.")
-    held = [name for name in ("config.json", "model.safetensors") if (out / name).is_file()]
-    if held and not (args.resume or args.overwrite):
-        raise CliError(
-            f"{out} already holds a model ({held[0]}); pass --overwrite to replace it, --resume to continue its "
-            "training, or choose another --output-dir."
-        )
-    resume_checkpoint(str(out / "checkpoints"), args.resume)  # the Trainer's output_dir (training_arguments)
-
-
 def generation_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     kwargs = {"max_new_tokens": args.max_new_tokens, "num_beams": args.num_beams}
     if args.do_sample:
@@ -109,43 +74,6 @@ def generation_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def print_json(payload: Any) -> None:
     print(json.dumps(payload, indent=2, ensure_ascii=False))
-
-
-def results_table(metrics: dict[str, float], examples: dict[str, Any]) -> str:
-    """The small table the main job prints: metrics, reconstructions, prior samples, an interpolation."""
-    keys = (
-        "bleu",
-        "exact_match",
-        "reconstruction_loss",
-        "token_accuracy",
-        "vectors_kept",
-        "vectors_kept_proportion",
-        "kl_gaussian",
-        "kl_dirichlet",
-        "latent_gap",
-        "sample_distinct_2",
-        "sample_repeat_rate",
-        "reference_distinct_2",
-        "judge_ppl_samples",
-        "judge_ppl_references",
-        "sample_ppl_ratio",
-        "interpolation_change_rate",
-        "interpolation_edit_distance",
-        "midpoint_repeat_rate",
-        "num_samples",
-        "train_wall_time_s",
-    )
-    lines = ["| metric (test split) | value |", "|---|---|"]
-    lines += [f"| {key} | {metrics[key]:.4g} |" for key in keys if key in metrics]
-    for item in examples.get("reconstructions", []):
-        lines.append(f"\nin : {item['input']}\nout: {item['output']}")
-    if examples.get("prior_samples"):
-        lines.append("\nprior samples:\n" + "\n".join(f"  - {s}" for s in examples["prior_samples"]))
-    if examples.get("interpolation"):
-        lines.append(
-            "\ninterpolation:\n" + "\n".join(f"  {i['tau']:.2f}: {i['output']}" for i in examples["interpolation"])
-        )
-    return "\n".join(lines)
 
 
 # --- commands ----------------------------------------------------------------------------------------------------
