@@ -291,6 +291,42 @@ def test_parallel_sweep_matches_the_sequential_one(micro_sweep, tmp_path):
     assert len((output / "runs" / "nvib_ld1" / "prior_samples.txt").read_text().splitlines()) == 8
 
 
+def table_without_times(output: Path) -> dict[str, dict[str, str]]:
+    """results.csv by model, without the wall-time columns (the only ones a rerun may change)."""
+    rows = csv.DictReader((output / "results.csv").open())
+    return {row["model"]: {k: v for k, v in row.items() if not k.endswith("wall_time_s")} for row in rows}
+
+
+@pytest.mark.slow
+def test_sweep_killed_with_sigkill_resumes_to_the_same_table(micro_sweep, tmp_path):
+    """A sweep killed (SIGKILL) once its first model is done, then run again, skips that model, trains the rest and
+    writes the uninterrupted sweep's table to the last digit: same seed, one thread, CPU (issue 14's determinism)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    straight, config_file, _ = micro_sweep
+    output = tmp_path / "killed"
+    flags = ["reproduce", "--config", str(config_file), "--output-dir", str(output), *MICRO_FLAGS]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    worker = subprocess.Popen([sys.executable, "-m", "nvib_hf.cli.main", *flags], env=env)
+    first_done = output / "runs" / MICRO_MODELS[0] / "metrics.json"
+    deadline = time.time() + 600
+    while not first_done.is_file() and worker.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    assert worker.poll() is None, "the sweep ended before it could be killed"
+    os.kill(worker.pid, signal.SIGKILL)
+    assert worker.wait(timeout=60) == -signal.SIGKILL
+    assert not (output / "results.csv").exists()  # killed before the table
+
+    assert main(flags) == 0
+    info = json.loads((output / "run_info.json").read_text())
+    assert info["models"][MICRO_MODELS[0]]["status"] == "skipped"
+    assert {info["models"][m]["status"] for m in MICRO_MODELS[1:]} == {"trained"}
+    assert table_without_times(output) == table_without_times(straight)
+
+
 def test_sweep_rejects_zero_jobs(tmp_path, capsys):
     assert main(["reproduce", "--jobs", "0", "--output-dir", str(tmp_path / "out")]) == 2
     assert "jobs must be an integer >= 1" in capsys.readouterr().err

@@ -15,7 +15,15 @@ from transformers import AutoTokenizer, Seq2SeqTrainingArguments, TrainerCallbac
 from nvib_hf import NvaeForConditionalGeneration
 from nvib_hf.evaluation.reconstruction import evaluate_reconstruction, text_metrics
 from nvib_hf.training.collator import NvaeDataCollator
-from nvib_hf.training.schedules import DecaySchedule, KLSchedule, constant, cosine, cyclical, linear
+from nvib_hf.training.schedules import (
+    DecaySchedule,
+    KLSchedule,
+    RampSchedule,
+    constant,
+    cosine,
+    cyclical,
+    linear,
+)
 from nvib_hf.training.trainer import TRAIN_LOG_KEYS, NvaeTrainer
 from tests.nvae_testing import tiny_config
 
@@ -240,6 +248,51 @@ def test_guided_alignment_is_scheduled_logged_and_added_to_the_loss(tokenizer, t
         objective += log["lambda_dirichlet"] * log["kl_dirichlet"] + weight * log["alignment_loss"]
         assert log["loss"] == pytest.approx(objective, abs=1e-5)
     assert sum("alignment_loss" in log for log in logs) == (4 if from_config else 3)
+
+
+def test_ramp_schedule_at_key_steps_and_bad_arguments():
+    ramp = RampSchedule(0.25, 0.15, start_step=10, end_step=20)
+    assert [ramp(t) for t in (0, 10, 15, 20, 1000)] == pytest.approx([0.25, 0.25, 0.20, 0.15, 0.15])
+    jump = RampSchedule(1.0, 0.5, start_step=3, end_step=3)
+    assert [jump(t) for t in (2, 3, 4)] == [1.0, 0.5, 0.5]
+    for bad, name in (
+        (dict(start_value=-1.0, end_value=0.1), "start_value"),
+        (dict(start_value=1.0, end_value=float("nan")), "end_value"),
+        (dict(start_value=1.0, end_value=0.1, start_step=-1), "start_step"),
+        (dict(start_value=1.0, end_value=0.1, start_step=5, end_step=4), "end_step"),
+    ):
+        with pytest.raises(ValueError, match=f"RampSchedule.{name}"):
+            RampSchedule(**bad)
+
+
+class RecordDelta(TrainerCallback):
+    """The model config's δ after each optimiser step (the value that step trained with)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, float] = {}
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        self.seen[state.global_step] = model.config.delta
+
+
+def test_delta_schedule_sets_the_config_before_each_step_and_is_logged(tokenizer, tmp_path):
+    """Step t (global_step t − 1 while it runs) trains with δ = schedule(t − 1); the logs carry that δ; the saved
+    config ends with the final δ."""
+    schedule = RampSchedule(1.0, 0.2, start_step=1, end_step=3)
+    recorder = RecordDelta()
+    trainer = NvaeTrainer(
+        tiny_model(),
+        training_args(tmp_path, max_steps=5),
+        train_dataset=make_dataset(tokenizer, 16),
+        delta_schedule=schedule,
+        callbacks=[recorder],
+    )
+    trainer.train()
+    assert recorder.seen == pytest.approx({t: schedule(t - 1) for t in range(1, 6)})
+    assert [log["delta"] for log in train_logs(trainer)] == pytest.approx([schedule(t) for t in range(5)])
+    assert trainer.model.config.delta == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="delta_schedule must be a RampSchedule"):
+        NvaeTrainer(tiny_model(), training_args(tmp_path, max_steps=1), delta_schedule=0.5)
 
 
 def test_logged_parts_are_means_since_the_last_log(tokenizer, tmp_path):

@@ -55,6 +55,13 @@ def test_presets_and_defaults_are_valid(preset):
         ({"alignment_steps": -2}, "alignment_steps"),
         ({"lambda_alignment": 1.0, "alignment_steps": 5, "bottleneck": "vae_pooled"}, "lambda_alignment must be 0"),
         ({"group_by_length": "no"}, "group_by_length"),
+        ({"final_delta": -0.1}, "final_delta must be a number >= 0"),
+        ({"final_delta": "0.1"}, "final_delta"),
+        ({"delta_ramp_start_step": -1}, "delta_ramp_start_step"),
+        (
+            {"delta_ramp_start_step": 10, "delta_ramp_end_step": 5},
+            "delta_ramp_end_step must be an integer >= delta_ramp_start_step (10), got 5",
+        ),
     ],
 )
 def test_bad_values_raise_value_errors_naming_the_field(overrides, message):
@@ -105,3 +112,16 @@ def test_report_to_none_needs_no_tensorboard(monkeypatch, tmp_path, capsys):
     args = training_arguments(TrainOptions(output_dir=str(tmp_path), report_to=["none"]))
     assert args.report_to == []
     assert "tensorboard" not in capsys.readouterr().err
+
+
+def test_delta_schedule_starts_at_the_model_delta():
+    """The ramp starts at model.delta (NvaeConfig's default δ when unset) and is absent without final_delta."""
+    from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
+    from nvib_hf.training.options import NVAE_DEFAULT_DELTA
+
+    assert TrainOptions.from_preset("tiny").delta_schedule() is None
+    assert NvaeConfig().delta == NVAE_DEFAULT_DELTA
+    ramp = TrainOptions.from_preset("tiny", final_delta=0.1, delta_ramp_start_step=5, delta_ramp_end_step=15)
+    assert ramp.delta_schedule()(0) == NVAE_DEFAULT_DELTA and ramp.delta_schedule()(15) == 0.1
+    shaped = TrainOptions.from_preset("tiny", model={"delta": 0.25}, final_delta=0.15, delta_ramp_end_step=10)
+    assert shaped.delta_schedule()(0) == 0.25 and shaped.delta_schedule()(5) == pytest.approx(0.2)

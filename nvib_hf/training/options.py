@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nvib_hf.training.schedules import SCHEDULE_KINDS, KLSchedule
+from nvib_hf.training.schedules import SCHEDULE_KINDS, KLSchedule, RampSchedule
 from nvib_hf.utils.dataclass_options import option, reject_unknown_fields
 
 if TYPE_CHECKING:
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 # checked against the registry itself, so a bottleneck a user registers is accepted; a test keeps this list equal to
 # the registry's built-in names.
 BUILTIN_BOTTLENECKS = ("nvib", "none", "vae", "vae_pooled", "vae_stride")
+# NvaeConfig's default δ (a test keeps them equal): the start of the δ ramp when the options do not set model.delta.
+NVAE_DEFAULT_DELTA = 1.0
 
 
 @dataclass
@@ -63,6 +65,12 @@ class TrainOptions:
     # Guided alignment (alignment.py): λ_A at step 0, falling linearly to 0 at alignment_steps; 0 turns it off.
     lambda_alignment: float = option(0.0, "λ_A, guided-alignment weight at step 0 (0: off)")
     alignment_steps: int = option(0, "λ_A falls linearly to 0 by this step")
+    # δ schedule (schedules.RampSchedule): once the decoder reconstructs, a lower δ asks for fewer pseudo-counts.
+    final_delta: float | None = option(
+        None, "lower δ (the model's delta) linearly to this value over the ramp steps", none="δ stays constant"
+    )
+    delta_ramp_start_step: int = option(0, "δ starts to fall at this step (with --final-delta)")
+    delta_ramp_end_step: int = option(0, "δ reaches --final-delta at this step")
     group_by_length: bool = option(True, "batches of sentences of similar length (LengthGroupedSampler): less padding")
     max_steps: int = option(1800, "optimiser steps")
     batch_size: int = option(32, "sentences per step")
@@ -130,6 +138,14 @@ class TrainOptions:
             KLSchedule(max_weight=self.lambda_dirichlet, **common),
         )
 
+    def delta_schedule(self) -> RampSchedule | None:
+        """δ over the steps: the model's ``delta`` until ``delta_ramp_start_step``, then linearly to ``final_delta``
+        at ``delta_ramp_end_step``; ``None`` when ``final_delta`` is unset (δ constant)."""
+        if self.final_delta is None:
+            return None
+        start = self.model.get("delta", NVAE_DEFAULT_DELTA)
+        return RampSchedule(start, self.final_delta, self.delta_ramp_start_step, self.delta_ramp_end_step)
+
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad option. Runs on construction, so ``nvib-hf train`` reports bad
         values before it loads any data."""
@@ -175,7 +191,15 @@ class TrainOptions:
         for name in ("max_train_sentences", "eval_samples", "eval_steps", "stop_after_steps"):
             value = getattr(self, name)
             require(value is None or (is_int(value) and value >= 1), name, "an integer >= 1 (or unset)")
-        for name in ("kl_start_step", "kl_warmup_steps", "warmup_steps", "seed", "alignment_steps"):
+        for name in (
+            "kl_start_step",
+            "kl_warmup_steps",
+            "warmup_steps",
+            "seed",
+            "alignment_steps",
+            "delta_ramp_start_step",
+            "delta_ramp_end_step",
+        ):
             value = getattr(self, name)
             require(is_int(value) and value >= 0, name, "an integer >= 0")
         require(is_real(self.learning_rate) and self.learning_rate > 0, "learning_rate", "a number > 0")
@@ -191,6 +215,13 @@ class TrainOptions:
             self.lambda_alignment == 0 or self.bottleneck != "vae_pooled",
             "lambda_alignment",
             '0 with bottleneck "vae_pooled" (one vector per sentence: nothing to align)',
+        )
+        final = self.final_delta
+        require(final is None or (is_real(final) and final >= 0), "final_delta", "a number >= 0 (or unset)")
+        require(
+            self.delta_ramp_end_step >= self.delta_ramp_start_step,
+            "delta_ramp_end_step",
+            f"an integer >= delta_ramp_start_step ({self.delta_ramp_start_step})",
         )
         require(isinstance(self.group_by_length, bool), "group_by_length", "true or false")
         require(is_real(self.dropout) and 0 <= self.dropout < 1, "dropout", "a number in [0, 1)")
@@ -218,6 +249,7 @@ class TrainOptions:
         try:
             self.model_config(SizeOnlyTokenizer(), None)
             self.kl_schedules()
+            self.delta_schedule()
         except TypeError as error:  # e.g. model: {d_model: ...}, which is a training option of its own
             import re
 

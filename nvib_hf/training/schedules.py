@@ -1,5 +1,6 @@
 # Copyright 2026 the nvib-hf developers. Licensed under the Apache License, Version 2.0.
-"""Schedules for the KL weights λ_G and λ_D of the NVAE objective (spec section 4).
+"""Schedules for the KL weights λ_G and λ_D of the NVAE objective (spec section 4), the guided-alignment weight λ_A
+and the conditional prior's slope δ.
 
 Every schedule is a pure function of the global optimiser step t (the number of completed updates), so a run resumed
 from a checkpoint gets exactly the weights of an uninterrupted run. With s = ``start_step`` and u = t − s, every kind
@@ -177,4 +178,43 @@ class DecaySchedule:
         return float(self.max_weight) * max(0.0, 1.0 - step / self.decay_steps)
 
 
-__all__ = ["SCHEDULE_KINDS", "DecaySchedule", "KLSchedule", "constant", "cosine", "cyclical", "linear"]
+@dataclass
+class RampSchedule:
+    """A value that moves linearly from v_0 to v_1 between two steps and stays there:
+    v(t) = v_0 for t ≤ t_0, v_0 + (v_1 − v_0)·(t − t_0)/(t_1 − t_0) for t_0 < t < t_1, v_1 for t ≥ t_1.
+
+    Used for δ, the slope of the conditional prior α_0^p = α_p + δ·N of KL_D (spec section 4): lowering δ once the
+    decoder reconstructs asks for fewer pseudo-counts, so more vectors are pruned (``docs/recipe.md``).
+
+    Args:
+        start_value / end_value: v_0 and v_1 (finite numbers ≥ 0).
+        start_step / end_step: t_0 ≤ t_1 (integers ≥ 0); t_0 = t_1 jumps from v_0 to v_1 at t_0.
+    """
+
+    start_value: float
+    end_value: float
+    start_step: int = 0
+    end_step: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("start_value", "end_value"):
+            value = getattr(self, name)
+            if not (_is_real(value) and value >= 0):
+                raise ValueError(f"RampSchedule.{name} must be a finite number >= 0 (got {value!r}).")
+        for name in ("start_step", "end_step"):
+            value = getattr(self, name)
+            if not (_is_int(value) and value >= 0):
+                raise ValueError(f"RampSchedule.{name} must be an integer >= 0 (got {value!r}).")
+        if self.end_step < self.start_step:
+            raise ValueError(f"RampSchedule.end_step ({self.end_step}) must be >= start_step ({self.start_step}).")
+
+    def __call__(self, step: int) -> float:
+        if step >= self.end_step:
+            return float(self.end_value)
+        if step <= self.start_step:
+            return float(self.start_value)
+        share = (step - self.start_step) / (self.end_step - self.start_step)
+        return float(self.start_value + (self.end_value - self.start_value) * share)
+
+
+__all__ = ["SCHEDULE_KINDS", "DecaySchedule", "KLSchedule", "RampSchedule", "constant", "cosine", "cyclical", "linear"]

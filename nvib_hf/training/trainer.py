@@ -29,7 +29,7 @@ from nvib_hf.evaluation.reconstruction import (
 )
 from nvib_hf.training.checkpointing import ResumableTrainerMixin
 from nvib_hf.training.collator import NvaeDataCollator, pad_token_id_of
-from nvib_hf.training.schedules import DecaySchedule, KLSchedule
+from nvib_hf.training.schedules import DecaySchedule, KLSchedule, RampSchedule
 from nvib_hf.utils.model_modes import evaluation_mode
 
 TRAIN_LOG_KEYS = (
@@ -79,6 +79,8 @@ class NvaeTrainer(ResumableTrainerMixin, Seq2SeqTrainer):
         alignment_schedule: ``DecaySchedule`` of the guided-alignment weight λ_A (``alignment.py``); ``None`` keeps
             the config's ``lambda_alignment``. Its loss and weight are logged as ``alignment_loss`` and
             ``lambda_alignment`` while it is on.
+        delta_schedule: ``RampSchedule`` of δ (the conditional prior's slope, ``config.delta``), set on the model's
+            config before every training step and logged as ``delta``; ``None`` keeps the config's ``delta``.
         generation_eval: add greedy-reconstruction ``bleu`` and ``exact_match`` to ``evaluate()``; ``None`` follows
             ``args.predict_with_generate``. Needs ``processing_class`` (the tokenizer) to decode.
         data_collator: defaults to ``NvaeDataCollator`` with the model's pad id.
@@ -101,6 +103,7 @@ class NvaeTrainer(ResumableTrainerMixin, Seq2SeqTrainer):
         kl_gaussian_schedule: KLSchedule | None = None,
         kl_dirichlet_schedule: KLSchedule | None = None,
         alignment_schedule: DecaySchedule | None = None,
+        delta_schedule: RampSchedule | None = None,
         generation_eval: bool | None = None,
         **kwargs: Any,
     ) -> None:
@@ -119,7 +122,10 @@ class NvaeTrainer(ResumableTrainerMixin, Seq2SeqTrainer):
             raise ValueError(
                 f"alignment_schedule must be a DecaySchedule or None (got {type(alignment_schedule).__name__})."
             )
+        if delta_schedule is not None and not isinstance(delta_schedule, RampSchedule):
+            raise ValueError(f"delta_schedule must be a RampSchedule or None (got {type(delta_schedule).__name__}).")
         self.alignment_schedule = alignment_schedule
+        self.delta_schedule = delta_schedule
         self.kl_gaussian_schedule = kl_gaussian_schedule
         self.kl_dirichlet_schedule = kl_dirichlet_schedule
         self.generation_eval = generation_eval
@@ -154,6 +160,8 @@ class NvaeTrainer(ResumableTrainerMixin, Seq2SeqTrainer):
             raise ValueError("NvaeTrainer needs labels (the input ids without the leading [CLS], −100 for padding).")
         lam_g, lam_d = self.kl_weights()
         lam_a = None if self.alignment_schedule is None else self.alignment_schedule(self.state.global_step)
+        if self.delta_schedule is not None and model.training:
+            self.accelerator.unwrap_model(model).config.delta = self.delta_schedule(self.state.global_step)
         outputs = model(**inputs, lambda_gaussian=lam_g, lambda_dirichlet=lam_d, lambda_alignment=lam_a)
         if not model.training:
             return (outputs.loss, outputs) if return_outputs else outputs.loss
@@ -171,6 +179,8 @@ class NvaeTrainer(ResumableTrainerMixin, Seq2SeqTrainer):
             loss = loss + lam_a * outputs.alignment_loss * token_share
             self._train_means.add("alignment_loss", outputs.alignment_loss.detach(), token_share)
             self._train_means.add("lambda_alignment", lam_a, sentence_share)
+        if self.delta_schedule is not None:
+            self._train_means.add("delta", self.delta_schedule(self.state.global_step), sentence_share)
         self._record_train_step(outputs, kl_g, kl_d, lam_g, lam_d, token_share, sentence_share)
         return (loss, outputs) if return_outputs else loss
 
