@@ -293,10 +293,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         save_steps=30,
         num_examples=3,
     ),
-    # The README's main job, ~12 min on a 2-core CPU. The shipped 8k word pieces (benchmarks/bench_throughput.py),
+    # The README's main job, ~13 min on a 2-core CPU. The shipped 8k word pieces (benchmarks/bench_throughput.py),
     # guided alignment for the first 400 steps (the decoder leaves the language-model plateau at ~800 steps instead
-    # of ~1,000-1,600 without it), then the KL terms from step 800, pre-LayerNorm layers and a learning rate of 1e-3.
-    # Evidence for every choice: docs/recipe.md.
+    # of ~1,000-1,600 without it), then the KL terms from step 800, pre-LayerNorm layers and a learning rate of 1e-3;
+    # once it reconstructs, δ falls from 0.25 to 0.15 (steps 1,200-2,000) with evaluation's pruning applied in
+    # training too, so that it drops a third of its vectors. Evidence for every choice: docs/recipe.md.
     "default": dict(
         tokenizer="wordpiece-8k",
         max_steps=4000,
@@ -308,7 +309,10 @@ PRESETS: dict[str, dict[str, Any]] = {
         kl_warmup_steps=400,
         logging_steps=100,
         save_steps=1000,
-        model={"delta": 0.25, "normalize_before": True},
+        final_delta=0.15,
+        delta_ramp_start_step=1200,
+        delta_ramp_end_step=2000,
+        model={"delta": 0.25, "normalize_before": True, "prune_in_training": True},
     ),
     # The paper's setting (Henderson & Fehr 2023): d_model 512, one cross-attention head, Adam 1e-4, clipping.
     "paper": dict(
