@@ -55,6 +55,7 @@ def test_presets_and_defaults_are_valid(preset):
         ({"alignment_steps": -2}, "alignment_steps"),
         ({"lambda_alignment": 1.0, "alignment_steps": 5, "bottleneck": "vae_pooled"}, "lambda_alignment must be 0"),
         ({"group_by_length": "no"}, "group_by_length"),
+        ({"lr_scheduler_type": "step"}, "lr_scheduler_type must be one of"),
         ({"final_delta": -0.1}, "final_delta must be a number >= 0"),
         ({"final_delta": "0.1"}, "final_delta"),
         ({"delta_ramp_start_step": -1}, "delta_ramp_start_step"),
@@ -125,3 +126,40 @@ def test_delta_schedule_starts_at_the_model_delta():
     assert ramp.delta_schedule()(0) == NVAE_DEFAULT_DELTA and ramp.delta_schedule()(15) == 0.1
     shaped = TrainOptions.from_preset("tiny", model={"delta": 0.25}, final_delta=0.15, delta_ramp_end_step=10)
     assert shaped.delta_schedule()(0) == 0.25 and shaped.delta_schedule()(5) == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("name", ["linear", "sqrt", "cosine", "constant"])
+def test_learning_rate_schedules_follow_their_formula(name, tmp_path):
+    """After the warm-up W of T steps, with p = (t − W)/(T − W): linear 1 − p, sqrt (1 − p)^½, cosine ½(1 + cos πp),
+    constant 1 (times the learning rate); the Trainer builds the scheduler from training_arguments' fields."""
+    import math
+
+    import torch
+    from transformers import get_scheduler
+
+    options = TrainOptions.from_preset(
+        "tiny", output_dir=str(tmp_path), lr_scheduler_type=name, max_steps=110, warmup_steps=10
+    )
+    args = training_arguments(options)
+    optimiser = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=options.learning_rate)
+    scheduler = get_scheduler(
+        args.lr_scheduler_type,
+        optimiser,
+        num_warmup_steps=10,
+        num_training_steps=110,
+        scheduler_specific_kwargs=args.lr_scheduler_kwargs,
+    )
+    factors = {}
+    for step in range(111):
+        factors[step] = scheduler.get_last_lr()[0] / options.learning_rate
+        optimiser.step()
+        scheduler.step()
+    expected = {
+        "linear": lambda p: 1 - p,
+        "sqrt": lambda p: math.sqrt(1 - p),
+        "cosine": lambda p: 0.5 * (1 + math.cos(math.pi * p)),
+        "constant": lambda p: 1.0,
+    }[name]
+    assert factors[5] == pytest.approx(0.5)  # the linear warm-up
+    for step in (10, 35, 60, 85, 109):
+        assert factors[step] == pytest.approx(expected((step - 10) / 100), abs=1e-6), step

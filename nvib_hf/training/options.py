@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 # checked against the registry itself, so a bottleneck a user registers is accepted; a test keeps this list equal to
 # the registry's built-in names.
 BUILTIN_BOTTLENECKS = ("nvib", "none", "vae", "vae_pooled", "vae_stride")
+# Learning-rate schedules after the warm-up; "sqrt" is Transformers' "polynomial" with power ½ and end value 0.
+LR_SCHEDULES = ("linear", "sqrt", "cosine", "constant")
 # NvaeConfig's default δ (a test keeps them equal): the start of the δ ramp when the options do not set model.delta.
 NVAE_DEFAULT_DELTA = 1.0
 
@@ -77,6 +79,11 @@ class TrainOptions:
     # 1e-3 and above stalled on the LM plateau (latent unused) in our CPU runs.
     learning_rate: float = option(3e-4, "Adam learning rate")
     warmup_steps: int = option(100, "learning-rate warm-up steps")
+    lr_scheduler_type: str = option(
+        "linear",
+        "learning rate after the warm-up: linear or sqrt ((1 − progress)^½) decay to 0, cosine, or constant",
+        choices=LR_SCHEDULES,
+    )
     max_grad_norm: float = option(1.0, "gradient clipping norm")
     dropout: float = option(0.1, "dropout")
     seed: int = option(42, "random seed (data order, init, sampling)")
@@ -227,6 +234,7 @@ class TrainOptions:
         require(is_real(self.dropout) and 0 <= self.dropout < 1, "dropout", "a number in [0, 1)")
         require(isinstance(self.bf16, bool), "bf16", "true or false")
         require(self.bottleneck in bottleneck_names(), "bottleneck", f"one of {list(bottleneck_names())}")
+        require(self.lr_scheduler_type in LR_SCHEDULES, "lr_scheduler_type", f"one of {list(LR_SCHEDULES)}")
         require(self.kl_schedule in SCHEDULE_KINDS, "kl_schedule", f"one of {list(SCHEDULE_KINDS)}")
         reporters = [self.report_to] if isinstance(self.report_to, str) else self.report_to
         require(
@@ -293,11 +301,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         save_steps=30,
         num_examples=3,
     ),
-    # The README's main job, ~13 min on a 2-core CPU. The shipped 8k word pieces (benchmarks/bench_throughput.py),
+    # The README's main job, ~12 min on a 2-core CPU. The shipped 8k word pieces (benchmarks/bench_throughput.py),
     # guided alignment for the first 400 steps (the decoder leaves the language-model plateau at ~800 steps instead
-    # of ~1,000-1,600 without it), then the KL terms from step 800, pre-LayerNorm layers and a learning rate of 1e-3;
-    # once it reconstructs, δ falls from 0.25 to 0.15 (steps 1,200-2,000) with evaluation's pruning applied in
-    # training too, so that it drops a third of its vectors. Evidence for every choice: docs/recipe.md.
+    # of ~1,000-1,600 without it), then the KL terms from step 800, pre-LayerNorm layers and a learning rate of 1e-3.
+    # A δ ramp to 0.15 with pruning in training (--final-delta, prune_in_training) compresses more but lost the
+    # reconstruction in the trainer (BLEU 32-35 at 65-74 % kept). Evidence for every choice: docs/recipe.md.
     "default": dict(
         tokenizer="wordpiece-8k",
         max_steps=4000,
@@ -309,10 +317,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         kl_warmup_steps=400,
         logging_steps=100,
         save_steps=1000,
-        final_delta=0.15,
-        delta_ramp_start_step=1200,
-        delta_ramp_end_step=2000,
-        model={"delta": 0.25, "normalize_before": True, "prune_in_training": True},
+        model={"delta": 0.25, "normalize_before": True},
     ),
     # The paper's setting (Henderson & Fehr 2023): d_model 512, one cross-attention head, Adam 1e-4, clipping.
     "paper": dict(

@@ -65,6 +65,15 @@ class StopAfterSteps(TrainerCallback):
         return control
 
 
+def learning_rate_schedule(name: str) -> dict[str, Any]:
+    """Trainer arguments of a ``TrainOptions.lr_scheduler_type``: "sqrt" is lr·(1 − progress)^½ after the warm-up
+    (Transformers' polynomial decay, power ½, to 0); the others are Transformers' own "linear", "cosine" and
+    "constant_with_warmup"."""
+    if name == "sqrt":
+        return {"lr_scheduler_type": "polynomial", "lr_scheduler_kwargs": {"power": 0.5, "lr_end": 0.0}}
+    return {"lr_scheduler_type": "constant_with_warmup" if name == "constant" else name}
+
+
 def training_arguments(options: TrainOptions) -> Seq2SeqTrainingArguments:
     import importlib.util
     import sys
@@ -88,7 +97,7 @@ def training_arguments(options: TrainOptions) -> Seq2SeqTrainingArguments:
         learning_rate=options.learning_rate,
         warmup_steps=options.warmup_steps,
         max_grad_norm=options.max_grad_norm,
-        lr_scheduler_type="linear",
+        **learning_rate_schedule(options.lr_scheduler_type),
         logging_steps=options.logging_steps,
         save_steps=options.save_steps,
         save_total_limit=2,
@@ -174,6 +183,7 @@ def card_training_args(options: TrainOptions) -> dict[str, Any]:
         "max_steps",
         "batch_size",
         "learning_rate",
+        "lr_scheduler_type",
         "warmup_steps",
         "max_grad_norm",
         "kl_schedule",
