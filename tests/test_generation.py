@@ -157,3 +157,23 @@ def test_generate_does_not_compute_kl_terms(trained, monkeypatch):
     with torch.no_grad():
         outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
     assert outputs.kl_gaussian is not None and torch.isfinite(outputs.kl_gaussian)
+
+
+def test_packed_latent_is_packed_once_per_latent_without_gradients(trained):
+    """generate() decodes against the same encoder output at every step: the packed latent is built once and reused
+    while the latent tensors are the same objects; new tensors (beam expansion) or gradients give a fresh packing."""
+    model, inputs = trained
+    with torch.no_grad():
+        encoded = model.get_encoder()(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
+        first = encoded.packed_latent()
+        assert encoded.packed_latent() is first
+        assert torch.equal(first, encoded.latent.packed())
+        assert "_packed_memo" not in encoded.keys() and len(encoded.to_tuple()) == len(encoded.keys())
+        for name in ("z", "pi", "mask", "variance"):  # as generate() expands for beams (vae: no variances)
+            value = getattr(encoded, f"latent_{name}")
+            if value is not None:
+                setattr(encoded, f"latent_{name}", value.repeat_interleave(2, dim=0))
+        expanded = encoded.packed_latent()
+        assert expanded is not first and torch.equal(expanded, first.repeat_interleave(2, dim=0))
+    with torch.enable_grad():
+        assert encoded.packed_latent() is not expanded

@@ -157,11 +157,10 @@ class NvaeModel(NvaePreTrainedModel):
         )
         if decoder_input_ids is not None:
             check_token_ids("decoder_input_ids", decoder_input_ids, self.shared.num_embeddings)
-        latent = encoder_outputs.latent
         decoder_outputs = self.decoder(
             input_ids=decoder_input_ids,
             attention_mask=decoder_attention_mask,
-            encoder_hidden_states=latent.packed(),  # [B, K, 2·Dz + 2]
+            encoder_hidden_states=encoder_outputs.packed_latent(),  # [B, K, 2·Dz + 2]
             cache=cache,
             inputs_embeds=decoder_inputs_embeds,
             use_cache=use_cache,
@@ -177,8 +176,8 @@ class NvaeModel(NvaePreTrainedModel):
             encoder_last_hidden_state=encoder_outputs.last_hidden_state,
             encoder_hidden_states=encoder_outputs.hidden_states,
             encoder_attentions=encoder_outputs.attentions,
-            vectors_kept=latent.vectors_kept,
-            vectors_kept_proportion=latent.vectors_kept_proportion,
+            vectors_kept=encoder_outputs.latent_vectors_kept,
+            vectors_kept_proportion=encoder_outputs.latent_vectors_kept_proportion,
         )
 
 
@@ -260,14 +259,15 @@ class NvaeForConditionalGeneration(LatentMethodsMixin, NvaePreTrainedModel, Gene
                 **kwargs,
             )
         logits = self.lm_head(outputs.last_hidden_state)  # [B, T, V]
-        latent = encoder_outputs.latent
+        # A cached decoding step without labels is generation, which reads only the logits: no KL terms there (and
+        # no NvibLatent to build at every new token).
+        with_kl = labels is not None or cache is None
+        latent = encoder_outputs.latent if guided or with_kl else None
         alignment = None
         if guided:
-            assert labels is not None and cross_weights is not None, "guided: labels given, cross-attention recorded"
+            assert labels is not None and cross_weights is not None and latent is not None, "guided: all set"
             positions = self.bottleneck.component_positions(latent)  # [B, K]
             alignment = guided_alignment_loss(cross_weights, positions, labels.ne(-100), self.config.alignment_width)
-        # A cached decoding step without labels is generation, which reads only the logits: no KL terms there.
-        with_kl = labels is not None or cache is None
         parts = self._loss_parts(
             logits, labels, latent, lambda_gaussian, lambda_dirichlet, alignment, weight_a, with_kl
         )
@@ -289,7 +289,7 @@ class NvaeForConditionalGeneration(LatentMethodsMixin, NvaePreTrainedModel, Gene
         self,
         logits,
         labels,
-        latent: NvibLatent,
+        latent: NvibLatent | None,
         lambda_gaussian,
         lambda_dirichlet,
         alignment=None,
@@ -299,7 +299,7 @@ class NvaeForConditionalGeneration(LatentMethodsMixin, NvaePreTrainedModel, Gene
         """CE, batch-mean KL terms (when the latent came from the encoder, not the prior, and ``with_kl``), the
         guided-alignment loss when one was computed, and the weighted sum."""
         parts = {}
-        if with_kl and latent.valid is not None:
+        if with_kl and latent is not None and latent.valid is not None:
             kl_g, kl_d = self.bottleneck.kl(latent)
             parts.update(kl_gaussian=kl_g.mean(), kl_dirichlet=kl_d.mean())
         if labels is None:

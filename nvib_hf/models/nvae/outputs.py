@@ -33,6 +33,19 @@ class NvaeEncoderOutput(BaseModelOutput):
     def latent(self) -> NvibLatent:
         return NvibLatent(**{name: getattr(self, f"latent_{name}") for name in LATENT_FIELDS})
 
+    def packed_latent(self) -> torch.Tensor:
+        """``latent.packed()`` ``[B, K, 2·D_z + 2]``, the decoder's cross-attention input. Without gradients (as in
+        ``generate()``, which runs the decoder once per new token against the same encoder output) it is packed once
+        and reused for as long as the latent tensors are the same objects (beam expansion replaces them)."""
+        if torch.is_grad_enabled():
+            return self.latent.packed()
+        source = tuple(getattr(self, f"latent_{name}") for name in ("z", "variance", "pi", "mask"))
+        memo = self.__dict__.get("_packed_memo")
+        if memo is None or any(a is not b for a, b in zip(memo[0], source)):
+            memo = (source, self.latent.packed())
+            object.__setattr__(self, "_packed_memo", memo)  # not a ModelOutput field: keys() and to_tuple() skip it
+        return memo[1]
+
     @classmethod
     def from_latent(cls, latent: NvibLatent, encoder_output: BaseModelOutput | None = None) -> NvaeEncoderOutput:
         """Wrap a latent (e.g. a prior sample) as encoder output; ``last_hidden_state`` defaults to ``latent.z``."""
