@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import torch
 
 from nvib_hf.data import load_sentences, load_tokenizer
+from nvib_hf.data.collator import NvaeDataCollator
 from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
-from nvib_hf.training.collator import NvaeDataCollator
 from nvib_hf.training.options import TrainOptions
 
 

@@ -15,10 +15,10 @@ import time
 import torch
 
 from nvib_hf.data import DEFAULT_CORPUS_FILE, load_tokenizer
+from nvib_hf.data.collator import NvaeDataCollator
 from nvib_hf.evaluation.reconstruction import greedy_reconstructions, text_metrics
 from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
 from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
-from nvib_hf.training.collator import NvaeDataCollator
 from nvib_hf.training.schedules import DecaySchedule
 
 p = argparse.ArgumentParser()

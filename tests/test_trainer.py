@@ -13,8 +13,8 @@ from datasets import Dataset
 from transformers import AutoTokenizer, Seq2SeqTrainingArguments, TrainerCallback
 
 from nvib_hf import NvaeForConditionalGeneration
+from nvib_hf.data.collator import NvaeDataCollator
 from nvib_hf.evaluation.reconstruction import evaluate_reconstruction, text_metrics
-from nvib_hf.training.collator import NvaeDataCollator
 from nvib_hf.training.schedules import (
     DecaySchedule,
     KLSchedule,

@@ -3,6 +3,8 @@
 ``resources`` (what ships and the shipped splits' rules) -> ``tokenizers``, ``sentences`` (splitting, filtering,
 deduplicating), ``sources`` (reading user files and datasets) -> ``corpus`` (``load_sentences``) -> ``encoding``
 (``tokenize_dataset``, ``length_histogram``). None of them imports torch, transformers or datasets at import time.
+``collator`` (``NvaeDataCollator``: padded batches as tensors) imports torch, so this package does not import it: use
+``from nvib_hf.data.collator import NvaeDataCollator``.
 """
 
 from .corpus import load_sentences

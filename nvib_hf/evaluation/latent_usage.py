@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from nvib_hf.training.collator import NvaeDataCollator
+from nvib_hf.data.collator import NvaeDataCollator
 from nvib_hf.utils.model_modes import evaluation_mode
 
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from nvib_hf.training.collator import NvaeDataCollator, pad_token_id_of
+from nvib_hf.data.collator import NvaeDataCollator, pad_token_id_of
 from nvib_hf.utils.model_modes import evaluation_mode
 
 __all__ = [

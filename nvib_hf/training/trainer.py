@@ -6,7 +6,7 @@
   evaluation (teacher-forced cross-entropy and accuracy, KL terms, vectors kept; optionally greedy reconstructions
   scored with BLEU and exact match).
 The evaluation's functions live in ``nvib_hf.evaluation.reconstruction`` (``evaluate_reconstruction`` is the same
-evaluation as a plain function), the collator in ``nvib_hf.training.collator``.
+evaluation as a plain function), the collator in ``nvib_hf.data.collator``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader
 from transformers import Seq2SeqTrainer
 from transformers.trainer_utils import speed_metrics
 
+from nvib_hf.data.collator import NvaeDataCollator, pad_token_id_of
 from nvib_hf.evaluation.reconstruction import (
     concat_statistics,
     greedy_reconstructions,
@@ -28,7 +29,6 @@ from nvib_hf.evaluation.reconstruction import (
     text_metrics,
 )
 from nvib_hf.training.checkpointing import ResumableTrainerMixin
-from nvib_hf.training.collator import NvaeDataCollator, pad_token_id_of
 from nvib_hf.training.schedules import DecaySchedule, KLSchedule, RampSchedule
 from nvib_hf.utils.model_modes import evaluation_mode
 
