@@ -43,6 +43,7 @@ CASES = (
     "lock_is_reentrant_and_removed_on_release",
     "crash_while_saving_keeps_the_previous_checkpoint_and_resumes_exactly",
     "full_disk_while_saving_is_an_error_and_keeps_the_last_checkpoint",
+    "failed_model_save_replaces_no_file_of_the_model_directory",
     "cli_reports_save_and_lock_errors_in_one_line",
     "epoch_order_depends_on_seed_and_epoch_only",
     "pickle_weights_are_refused_unless_allowed",
@@ -246,6 +247,34 @@ def test_full_disk_while_saving_is_an_error_and_keeps_the_last_checkpoint(tokeni
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint-2"]
     assert complete(out / "checkpoint-2")
     torch.load(out / "checkpoint-2" / "optimizer.pt", weights_only=True)  # the good one still loads
+
+
+def test_failed_model_save_replaces_no_file_of_the_model_directory(tokenizer, tmp_path, monkeypatch):
+    """The final model directory is written aside and moved into place file by file: a full disk while it is written
+    (here: in the model card, the last file) raises ModelSaveError naming the cause, and every file of the model saved
+    before is byte for byte what it was; no partial file and no staging folder is left."""
+    from nvib_hf.reporting import model_card
+    from nvib_hf.training.checkpointing import ModelSaveError
+    from nvib_hf.training.options import TrainOptions
+
+    out = tmp_path / "run"
+    options = TrainOptions.from_preset("tiny", output_dir=str(out))
+    result = training.TrainResult(out, True, 4, metrics={"bleu": 1.0}, examples={}, wall_time_s=1.0)
+    training.save_model_directory(result, tiny_model(seed=0), tokenizer, options, "nvib-hf train")
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    assert {"config.json", "model.safetensors", "README.md", "modeling_nvae.py"} <= set(before)
+
+    def disk_full(directory, **kwargs):
+        (Path(directory) / "README.md").write_text("half a card")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(Path(directory) / "README.md"))
+
+    monkeypatch.setattr(model_card, "write_model_card", disk_full)
+    with pytest.raises(ModelSaveError) as caught:
+        training.save_model_directory(result, tiny_model(seed=1), tokenizer, options, "nvib-hf train")
+    message = str(caught.value)
+    assert f"writing the model directory {out} failed (the disk is full (ENOSPC" in message
+    assert "no file of it was replaced" in message and "--resume" in message
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
 
 
 def test_cli_reports_save_and_lock_errors_in_one_line(monkeypatch, tmp_path, capsys):

@@ -102,22 +102,42 @@ def publish_checkpoint(staged: Path, target: Path) -> None:
     _fsync_dir(target.parent)
 
 
+def failure_reason(error: BaseException, folder: str | Path) -> str:
+    """Why a save failed, in a few words: a full disk (with the space left) or the error itself."""
+    if not _disk_full(error):
+        return f"{type(error).__name__}: {error}"
+    try:
+        free = f", {shutil.disk_usage(folder).free / 2**20:.0f} MiB free"
+    except OSError:
+        free = ""
+    return f"the disk is full (ENOSPC{free})"
+
+
 def save_error_message(error: BaseException, name: str, run_dir: str, previous: str | None) -> str:
     """One paragraph: which checkpoint failed, why, and what is left to resume from."""
-    if _disk_full(error):
-        try:
-            free = f", {shutil.disk_usage(run_dir).free / 2**20:.0f} MiB free"
-        except OSError:
-            free = ""
-        reason = f"the disk is full (ENOSPC{free})"
-    else:
-        reason = f"{type(error).__name__}: {error}"
+    reason = failure_reason(error, run_dir)
     left = (
         f"the last complete checkpoint, {previous}, is intact: free space or fix the cause, then continue with --resume"
         if previous
         else "no earlier checkpoint exists"
     )
     return f"writing checkpoint {name} in {run_dir} failed ({reason}); its partial files were removed and {left}."
+
+
+class ModelSaveError(CheckpointSaveError):
+    """Writing the final model directory failed; the files already there and the checkpoints are as they were."""
+
+
+def publish_files(staged: Path, target: Path) -> None:
+    """Move every file of the complete folder ``staged`` into ``target`` (``os.replace``, one rename each, after
+    flushing them to disk), replacing files of the same names; ``staged`` is left empty."""
+    _fsync_tree(staged)
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(staged.iterdir()):
+        if not path.is_file():
+            raise ModelSaveError(f"{path} is not a file: a model directory holds files only")
+        os.replace(path, target / path.name)
+    _fsync_dir(target)
 
 
 class ResumableTrainerMixin(Trainer):

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from nvib_hf.evaluation.reconstruction import evaluate_reconstruction
 from nvib_hf.evaluation.sample_quality import judged_generation_metrics
 from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
 from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
+from nvib_hf.training.checkpointing import ModelSaveError, failure_reason, publish_files
 from nvib_hf.training.options import PRESETS as PRESETS  # re-exported: the presets live in options.py
 from nvib_hf.training.options import TrainOptions
 from nvib_hf.training.schedules import DecaySchedule
@@ -156,8 +158,31 @@ def collect_examples(model, tokenizer, sentences: list[str], count: int, seed: i
 
 
 def save_model_directory(result: TrainResult, model, tokenizer, options: TrainOptions, command: str) -> None:
-    """config.json + safetensors + modelling code (trust_remote_code) + tokenizer + results + a filled model card."""
+    """config.json + safetensors + modelling code (trust_remote_code) + tokenizer + results + a filled model card.
+
+    Written into a staging folder inside the output directory and then moved into place file by file
+    (``checkpointing.publish_files``): a save that fails (a full disk, an error) raises ``ModelSaveError`` naming the
+    cause, and leaves the files already in the output directory and the checkpoints as they were."""
     out = result.output_dir
+    staging = out / ".model-staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        write_model_files(staging, out.name, result, model, tokenizer, options, command)
+        publish_files(staging, out)
+    except (OSError, RuntimeError) as error:
+        if isinstance(error, ModelSaveError):
+            raise
+        raise ModelSaveError(
+            f"writing the model directory {out} failed ({failure_reason(error, out)}); no file of it was replaced and "
+            f"the checkpoints in {out / 'checkpoints'} are intact: free space or fix the cause, then run again with "
+            "--resume"
+        ) from error
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_model_files(out: Path, model_name: str, result: TrainResult, model, tokenizer, options, command) -> None:
+    """Every file of the model directory, written into ``out``; the card names the model ``model_name``."""
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     (out / "eval_results.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
@@ -173,7 +198,7 @@ def save_model_directory(result: TrainResult, model, tokenizer, options: TrainOp
         training_args=card_training_args(options),
         examples=result.examples,
         wall_time_s=result.wall_time_s,
-        model_name=out.name,
+        model_name=model_name,
         extra={"evaluation_split": "test"},  # the metrics are the test split's (train_wall_time_s is no metric)
     )
 
