@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from nvib_hf.experiments.metrics import NAN, is_finite_number
 from nvib_hf.experiments.plots import plot_bleu_vs_vectors_kept, plot_ppl_vs_reconstruction
 from nvib_hf.experiments.sweep_options import STEP_FIELDS
+from nvib_hf.reporting.formatting import format_value
 
 if TYPE_CHECKING:
     from nvib_hf.experiments.context import SweepContext
@@ -75,12 +76,13 @@ def read_row(path: Path, signature: str) -> dict[str, Any]:
 
 
 def format_cell(value: Any) -> str:
-    """Markdown cell: n/a for NaN/None, 4 significant digits for floats."""
+    """Markdown cell of a results table: n/a for a missing value (None, NaN), — for an empty one, otherwise the
+    project's one number formatter (``reporting.formatting.format_value``: 4 significant digits for floats)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value) if value != "" else "—"
+    if value == "":
+        return "—"
+    return value if isinstance(value, str) else format_value(value)
 
 
 def write_results_markdown(rows: list[dict[str, Any]], path: Path, command: str) -> None:
