@@ -471,3 +471,34 @@ def test_every_bottleneck_trains_logs_and_evaluates(tokenizer, tmp_path, bottlen
     if bottleneck == "none":
         assert metrics["eval_kl_gaussian"] == metrics["eval_kl_dirichlet"] == 0.0
         assert metrics["eval_loss"] == pytest.approx(metrics["eval_reconstruction_loss"])
+
+
+def test_shuffled_length_groups_keep_the_batches_and_change_their_order(tokenizer, tmp_path):
+    """``shuffle_length_groups``: the same length-grouped batches (the same padding) in an epoch-seeded random order,
+    instead of Transformers' longest-to-shortest run through each group of 50 batches."""
+    from nvib_hf.training.checkpointing import EpochSeededLengthGroupedSampler
+
+    lengths = [random.Random(i).randint(3, 40) for i in range(400)]
+
+    def batches(order: list[int]) -> list[list[int]]:
+        return [order[start : start + 4] for start in range(0, len(order), 4)]
+
+    plain = batches(list(EpochSeededLengthGroupedSampler(4, lengths, seed=3)))
+    sampler = EpochSeededLengthGroupedSampler(4, lengths, seed=3, shuffle_batches=True)
+    torch.manual_seed(0)
+    shuffled = batches(list(sampler))
+    torch.manual_seed(99)  # the global RNG does not matter
+    assert batches(list(sampler)) == shuffled
+    assert sorted(map(sorted, shuffled)) == sorted(map(sorted, plain)) and shuffled != plain
+    longest = [max(lengths[i] for i in batch) for batch in plain]
+    # The saw-tooth: groups of min(50, 400 // (4·4)) = 25 batches, each sorted (the longest sentence moved first).
+    for group in (longest[1:25], longest[26:50]):
+        assert all(a >= b for a, b in zip(group, group[1:]))
+    longest = [max(lengths[i] for i in batch) for batch in shuffled]
+    assert any(a < b for a, b in zip(longest[1:25], longest[2:25]))
+    sampler.set_epoch(1)
+    assert batches(list(sampler)) != shuffled
+
+    args = training_args(tmp_path, max_steps=1, train_sampling_strategy="group_by_length")
+    trainer = NvaeTrainer(tiny_model(), args, train_dataset=make_dataset(tokenizer, 16), shuffle_length_groups=True)
+    assert trainer._get_train_sampler(trainer.train_dataset).shuffle_batches

@@ -50,20 +50,31 @@ class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
 
     The Trainer (through accelerate's data loader) calls ``set_epoch(e)`` before each epoch, also after skipping
     the batches a resumed run has already trained on.
+
+    Transformers' order serves each mega-batch (up to 50 batches) from its longest to its shortest sentences, so the batch
+    length falls in a saw-tooth every 50 steps. ``shuffle_batches=True`` keeps the same length-grouped batches (the
+    same padding) and serves them in a random order, also seeded by (``seed``, e) (``docs/recipe.md``: the
+    saw-tooth order hurt the compression recipe).
     """
 
-    def __init__(self, batch_size: int, lengths: list[int], seed: int) -> None:
+    def __init__(self, batch_size: int, lengths: list[int], seed: int, shuffle_batches: bool = False) -> None:
         self.generator = torch.Generator()  # the epoch-seeded source of the order (set again by super().__init__)
         super().__init__(batch_size, lengths=lengths, generator=self.generator)
         self.seed = seed
         self.epoch = 0
+        self.shuffle_batches = shuffle_batches
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __iter__(self):
         self.generator.manual_seed(self.seed + self.epoch)
-        return super().__iter__()
+        indices = list(super().__iter__())
+        if not self.shuffle_batches:
+            return iter(indices)
+        batches = [indices[start : start + self.batch_size] for start in range(0, len(indices), self.batch_size)]
+        order = torch.randperm(len(batches), generator=self.generator).tolist()
+        return iter([index for position in order for index in batches[position]])
 
 
 def _disk_full(error: BaseException) -> bool:
@@ -152,7 +163,8 @@ class ResumableTrainerMixin(Trainer):
         sampler = super()._get_train_sampler(train_dataset)
         if type(sampler) is LengthGroupedSampler:
             seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
-            return EpochSeededLengthGroupedSampler(sampler.batch_size, sampler.lengths, seed)
+            shuffle = bool(getattr(self, "shuffle_length_groups", False))
+            return EpochSeededLengthGroupedSampler(sampler.batch_size, sampler.lengths, seed, shuffle_batches=shuffle)
         return sampler
 
     def _maybe_log_save_evaluate(self, *args: Any, **kwargs: Any) -> None:

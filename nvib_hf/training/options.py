@@ -74,6 +74,11 @@ class TrainOptions:
     delta_ramp_start_step: int = option(0, "δ starts to fall at this step (with --final-delta)")
     delta_ramp_end_step: int = option(0, "δ reaches --final-delta at this step")
     group_by_length: bool = option(True, "batches of sentences of similar length (LengthGroupedSampler): less padding")
+    shuffle_length_groups: bool = option(
+        False,
+        "with --group-by-length: serve the length-grouped batches in a random order, not longest to shortest in "
+        "each group of 50 (docs/recipe.md)",
+    )
     max_steps: int = option(1800, "optimiser steps")
     batch_size: int = option(32, "sentences per step")
     # 1e-3 and above stalled on the LM plateau (latent unused) in our CPU runs.
@@ -231,6 +236,7 @@ class TrainOptions:
             f"an integer >= delta_ramp_start_step ({self.delta_ramp_start_step})",
         )
         require(isinstance(self.group_by_length, bool), "group_by_length", "true or false")
+        require(isinstance(self.shuffle_length_groups, bool), "shuffle_length_groups", "true or false")
         require(is_real(self.dropout) and 0 <= self.dropout < 1, "dropout", "a number in [0, 1)")
         require(isinstance(self.bf16, bool), "bf16", "true or false")
         require(self.bottleneck in bottleneck_names(), "bottleneck", f"one of {list(bottleneck_names())}")

@@ -257,6 +257,7 @@ def _run_training(options: TrainOptions, *, resume: bool, command: str) -> Train
         kl_dirichlet_schedule=dirichlet_schedule,
         alignment_schedule=DecaySchedule(options.lambda_alignment, options.alignment_steps),
         delta_schedule=options.delta_schedule(),
+        shuffle_length_groups=options.shuffle_length_groups,
         generation_eval=True,
         callbacks=[StopAfterSteps(options.stop_after_steps)] if options.stop_after_steps else None,
     )

@@ -84,6 +84,8 @@ class NvaeTrainer(ResumableTrainerMixin, Seq2SeqTrainer):
         generation_eval: add greedy-reconstruction ``bleu`` and ``exact_match`` to ``evaluate()``; ``None`` follows
             ``args.predict_with_generate``. Needs ``processing_class`` (the tokenizer) to decode.
         data_collator: defaults to ``NvaeDataCollator`` with the model's pad id.
+        shuffle_length_groups: with ``args.train_sampling_strategy="group_by_length"``, serve the length-grouped
+            batches in a random (epoch-seeded) order instead of longest to shortest within each group.
         Other arguments: those of ``Seq2SeqTrainer``.
 
     The training loss of one optimiser step with micro-batches b (gradient accumulation) is the large-batch objective
@@ -105,8 +107,10 @@ class NvaeTrainer(ResumableTrainerMixin, Seq2SeqTrainer):
         alignment_schedule: DecaySchedule | None = None,
         delta_schedule: RampSchedule | None = None,
         generation_eval: bool | None = None,
+        shuffle_length_groups: bool = False,
         **kwargs: Any,
     ) -> None:
+        self.shuffle_length_groups = shuffle_length_groups  # read by the sampler (checkpointing.py), built in train()
         if data_collator is None:
             data_collator = NvaeDataCollator(pad_token_id=pad_token_id_of(model, kwargs.get("processing_class")))
         super().__init__(model=model, args=args, data_collator=data_collator, **kwargs)
