@@ -28,7 +28,7 @@ from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
 from nvib_hf.training import run as training
 from nvib_hf.training.checkpointing import STAGING_DIR, CheckpointSaveError, EpochSeededLengthGroupedSampler
 from nvib_hf.training.schedules import KLSchedule
-from nvib_hf.training.trainer import NvaeTrainer
+from nvib_hf.training.trainer import TRAIN_LOG_KEYS, NvaeTrainer
 from nvib_hf.utils.checkpoints import CheckpointError, load_pretrained
 from nvib_hf.utils.run_lock import LOCK_NAME, output_dir_lock
 from tests.nvae_testing import tiny_config
@@ -56,19 +56,7 @@ CASES = (
     "case_list_is_complete",
 )
 
-LOSS_KEYS = (
-    "loss",
-    "grad_norm",
-    "learning_rate",
-    "reconstruction_loss",
-    "kl_gaussian",
-    "kl_dirichlet",
-    "lambda_gaussian",
-    "lambda_dirichlet",
-    "vectors_kept",
-    "step",
-    "epoch",
-)
+LOSS_KEYS = ("loss", "grad_norm", "learning_rate", *TRAIN_LOG_KEYS, "step", "epoch")  # every logged training value
 # 48 sentences in batches of 8: 6 steps per epoch, so checkpoint-8 and later lie inside the second epoch; logs every
 # 3 steps, checkpoints every 4 (a checkpoint between two logs).
 TINY = ["train", "--preset", "tiny", "--report-to", "none"]

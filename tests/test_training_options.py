@@ -118,12 +118,10 @@ def test_report_to_none_needs_no_tensorboard(monkeypatch, tmp_path, capsys):
 def test_delta_schedule_starts_at_the_model_delta():
     """The ramp starts at model.delta (NvaeConfig's default δ when unset) and is absent without final_delta."""
     from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
-    from nvib_hf.training.options import NVAE_DEFAULT_DELTA
 
     assert TrainOptions.from_preset("tiny").delta_schedule() is None
-    assert NvaeConfig().delta == NVAE_DEFAULT_DELTA
     ramp = TrainOptions.from_preset("tiny", final_delta=0.1, delta_ramp_start_step=5, delta_ramp_end_step=15)
-    assert ramp.delta_schedule()(0) == NVAE_DEFAULT_DELTA and ramp.delta_schedule()(15) == 0.1
+    assert ramp.delta_schedule()(0) == NvaeConfig().delta == 1.0 and ramp.delta_schedule()(15) == 0.1
     shaped = TrainOptions.from_preset("tiny", model={"delta": 0.25}, final_delta=0.15, delta_ramp_end_step=10)
     assert shaped.delta_schedule()(0) == 0.25 and shaped.delta_schedule()(5) == pytest.approx(0.2)
 

@@ -69,9 +69,9 @@ class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
 
     def __iter__(self):
         self.generator.manual_seed(self.seed + self.epoch)
-        indices = list(super().__iter__())
         if not self.shuffle_batches:
-            return iter(indices)
+            return super().__iter__()
+        indices = list(super().__iter__())
         batches = [indices[start : start + self.batch_size] for start in range(0, len(indices), self.batch_size)]
         order = torch.randperm(len(batches), generator=self.generator).tolist()
         return iter([index for position in order for index in batches[position]])
@@ -158,13 +158,15 @@ class ResumableTrainerMixin(Trainer):
     """
 
     _staging = False
+    shuffle_length_groups = False  # serve the length-grouped batches in a random order (NvaeTrainer sets it)
 
     def _get_train_sampler(self, train_dataset: Any = None) -> Any:
         sampler = super()._get_train_sampler(train_dataset)
         if type(sampler) is LengthGroupedSampler:
             seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
-            shuffle = bool(getattr(self, "shuffle_length_groups", False))
-            return EpochSeededLengthGroupedSampler(sampler.batch_size, sampler.lengths, seed, shuffle_batches=shuffle)
+            return EpochSeededLengthGroupedSampler(
+                sampler.batch_size, sampler.lengths, seed, shuffle_batches=self.shuffle_length_groups
+            )
         return sampler
 
     def _maybe_log_save_evaluate(self, *args: Any, **kwargs: Any) -> None:

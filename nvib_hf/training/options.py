@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 BUILTIN_BOTTLENECKS = ("nvib", "none", "vae", "vae_pooled", "vae_stride")
 # Learning-rate schedules after the warm-up; "sqrt" is Transformers' "polynomial" with power ½ and end value 0.
 LR_SCHEDULES = ("linear", "sqrt", "cosine", "constant")
-# NvaeConfig's default δ (a test keeps them equal): the start of the δ ramp when the options do not set model.delta.
-NVAE_DEFAULT_DELTA = 1.0
 
 
 @dataclass
@@ -155,7 +153,9 @@ class TrainOptions:
         at ``delta_ramp_end_step``; ``None`` when ``final_delta`` is unset (δ constant)."""
         if self.final_delta is None:
             return None
-        start = self.model.get("delta", NVAE_DEFAULT_DELTA)
+        from nvib_hf.models.nvae.configuration_nvae import NvaeConfig  # imports torch: only when a model is built
+
+        start = self.model.get("delta", NvaeConfig.delta)  # NvaeConfig's own default when the options do not set it
         return RampSchedule(start, self.final_delta, self.delta_ramp_start_step, self.delta_ramp_end_step)
 
     def validate(self) -> None:

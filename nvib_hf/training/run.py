@@ -169,9 +169,9 @@ def save_model_directory(result: TrainResult, model, tokenizer, options: TrainOp
     try:
         write_model_files(staging, out.name, result, model, tokenizer, options, command)
         publish_files(staging, out)
+    except ModelSaveError:
+        raise
     except (OSError, RuntimeError) as error:
-        if isinstance(error, ModelSaveError):
-            raise
         raise ModelSaveError(
             f"writing the model directory {out} failed ({failure_reason(error, out)}); no file of it was replaced and "
             f"the checkpoints in {out / 'checkpoints'} are intact: free space or fix the cause, then run again with "

@@ -164,8 +164,9 @@ class NvaeTrainer(ResumableTrainerMixin, Seq2SeqTrainer):
             raise ValueError("NvaeTrainer needs labels (the input ids without the leading [CLS], −100 for padding).")
         lam_g, lam_d = self.kl_weights()
         lam_a = None if self.alignment_schedule is None else self.alignment_schedule(self.state.global_step)
-        if self.delta_schedule is not None and model.training:
-            self.accelerator.unwrap_model(model).config.delta = self.delta_schedule(self.state.global_step)
+        delta = None if self.delta_schedule is None else self.delta_schedule(self.state.global_step)
+        if delta is not None and model.training:
+            self.accelerator.unwrap_model(model).config.delta = delta
         outputs = model(**inputs, lambda_gaussian=lam_g, lambda_dirichlet=lam_d, lambda_alignment=lam_a)
         if not model.training:
             return (outputs.loss, outputs) if return_outputs else outputs.loss
@@ -183,8 +184,8 @@ class NvaeTrainer(ResumableTrainerMixin, Seq2SeqTrainer):
             loss = loss + lam_a * outputs.alignment_loss * token_share
             self._train_means.add("alignment_loss", outputs.alignment_loss.detach(), token_share)
             self._train_means.add("lambda_alignment", lam_a, sentence_share)
-        if self.delta_schedule is not None:
-            self._train_means.add("delta", self.delta_schedule(self.state.global_step), sentence_share)
+        if delta is not None:
+            self._train_means.add("delta", delta, sentence_share)
         self._record_train_step(outputs, kl_g, kl_d, lam_g, lam_d, token_share, sentence_share)
         return (loss, outputs) if return_outputs else loss
 
