@@ -173,6 +173,38 @@ def test_golden_values(mode):
             torch.testing.assert_close(weights, tensor(GOLDEN[key]["attn"]), atol=1e-10, rtol=0)
 
 
+@pytest.mark.parametrize("compat", ["exact", "reference", "reference_multihead"])
+@pytest.mark.parametrize("heads, length", [(1, 3), (2, 3), (4, 1), (4, 3)])
+def test_folded_maps_give_the_per_head_eval_form(compat, heads, length):
+    """Without gradients the eval form runs with the head projections folded into two maps (where that costs no
+    more, or for one query): the same output and weights as the per-head form computed with gradients."""
+    attention = make_attention(heads, compat).eval()
+    mu, variance, pi, mask = random_mixture(2, 5, 32, lengths=[5, 3], seed=9)
+    packed, y = pack_mixture(mu, variance, pi, mask), torch.randn(2, length, 32, dtype=torch.float64)
+    assert not attention._use_folded_maps(length)  # gradients enabled
+    with torch.no_grad():
+        assert attention._use_folded_maps(length) == (heads <= 2 or length == 1)
+        fast = attention(y, packed)
+    per_head = attention(y, packed)  # gradients enabled: the per-head form
+    assert per_head[0].requires_grad and not fast[0].requires_grad
+    torch.testing.assert_close(fast[0], per_head[0], atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(fast[1], per_head[1], atol=1e-12, rtol=1e-12)
+
+
+def test_folded_maps_follow_parameter_updates():
+    """The folded maps are cached per parameter version: an optimiser step or a load refolds them."""
+    attention = make_attention(1).eval()
+    mu, variance, pi, mask = random_mixture(1, 4, 32, seed=10)
+    packed, y = pack_mixture(mu, variance, pi, mask), torch.randn(1, 2, 32, dtype=torch.float64)
+    with torch.no_grad():
+        before = attention(y, packed)[0]
+        assert attention.folded_maps()[0] is attention.folded_maps()[0]  # cached
+        attention.v_proj.bias.add_(1.0)  # an in-place update, as an optimiser step does
+        after = attention(y, packed)[0]
+    torch.testing.assert_close(after, attention(y, packed)[0].detach(), atol=1e-12, rtol=1e-12)
+    assert not torch.allclose(before, after)
+
+
 def test_latent_terms_are_cached_for_generation():
     """With an EncoderDecoderCache the latent-only terms are computed once and reused at later steps."""
     from transformers.cache_utils import DynamicCache, EncoderDecoderCache

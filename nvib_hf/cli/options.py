@@ -21,8 +21,8 @@ class TrainCommandOptions:
 
     preset: str = option(
         "default",
-        "tiny: a 1-2 minute pipeline check (its model does not reconstruct); default: the ~20 minute main job; "
-        "paper: the paper's setting",
+        "tiny: a 1-2 minute pipeline check (its model does not reconstruct); default: the main job (about 10 "
+        "minutes on 2 CPU cores); paper: the paper's setting",
         choices=sorted(PRESETS),
     )
     config: str | None = option(

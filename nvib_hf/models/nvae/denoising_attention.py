@@ -165,6 +165,7 @@ class DenoisingCrossAttention(nn.Module):
         self.v_proj = nn.Linear(self.latent_dim, self.embed_dim)
         self.out_proj = nn.Linear(self.embed_dim, self.embed_dim)
         self.weight_sink: list | None = None  # set by `alignment.recorded_cross_attention`: weights go here
+        self._folded: tuple | None = None  # (parameter versions, folded maps): see `folded_maps`
 
     def forward(
         self,
@@ -181,20 +182,24 @@ class DenoisingCrossAttention(nn.Module):
         ``attention_mask`` is ignored: the mixture carries its own component mask.
         """
         batch, length, _ = hidden_states.shape
-        query = self.q_proj(hidden_states).view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
         eval_form = self.denoising and not self.training
         keys, values = self._cached_terms(key_value_states, cache, eval_form)
-        if eval_form:
-            heads, weights = self._eval_heads(query, keys, values)
+        if eval_form and self._use_folded_maps(length):
+            output, weights = self._folded_eval_form(hidden_states, keys, values)
         else:
-            # Weights when asked by the call, by the config (transformers' output capture reads them from here), or
-            # by the guided-alignment loss; otherwise the fused SDPA path.
-            wanted = output_attentions or bool(getattr(self.config, "output_attentions", False))
-            heads, weights = self._standard_heads(query, keys, values, wanted or self.weight_sink is not None)
+            query = self.q_proj(hidden_states).view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
+            if eval_form:
+                heads, weights = self._eval_heads(query, keys, values)
+            else:
+                # Weights when asked by the call, by the config (transformers' output capture reads them from
+                # here), or by the guided-alignment loss; otherwise the fused SDPA path.
+                wanted = output_attentions or bool(getattr(self.config, "output_attentions", False))
+                heads, weights = self._standard_heads(query, keys, values, wanted or self.weight_sink is not None)
+            heads = heads.transpose(1, 2).reshape(batch, length, self.embed_dim)  # [B, T, D]
+            output = self.out_proj(heads)
         if self.weight_sink is not None:
             self.weight_sink.append(weights)
-        heads = heads.transpose(1, 2).reshape(batch, length, self.embed_dim)  # [B, T, D]
-        return self.out_proj(heads), weights
+        return output, weights
 
     def _cached_terms(self, packed: torch.Tensor, cache, eval_form: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """Latent-only terms, from the cross-attention cache when generation has already stored them."""
@@ -233,6 +238,61 @@ class DenoisingCrossAttention(nn.Module):
             return F.scaled_dot_product_attention(query, key, values, attn_mask=bias, dropout_p=dropout), None
         weights = torch.softmax(query @ key.transpose(-1, -2) / self.nu + bias, dim=-1)  # [B, H, T, K]
         return F.dropout(weights, p=dropout, training=self.training) @ values, weights
+
+    def _use_folded_maps(self, length: int) -> bool:
+        """Whether the eval form runs with the folded maps (``folded_maps``): without gradients, and where folding
+        costs no more multiply-adds per query (2·H·D·D_z against 2·D² + 2·D·D_z: H ≤ 2 at D_z = D) or the call is a
+        single query (a cached generation step), where per-operator overhead, not arithmetic, is the cost."""
+        return not torch.is_grad_enabled() and (
+            length == 1 or self.num_heads * self.latent_dim <= self.embed_dim + self.latent_dim
+        )
+
+    def folded_maps(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The query-to-latent and latent-to-output maps of the eval form with the head projections folded in.
+
+        u^h = (W_k^h)^T (W_q^h y + b_q^h) = M_q^h y + (W_k^h)^T b_q^h and
+        out = W_o [W_v^h ẑ^h + b_v^h]_h + b_o = Σ_h (W_o^h W_v^h) ẑ^h + (W_o b_v + b_o)
+        (b_v omitted where the ``denoising_compat`` mode drops it), so a step needs two products instead of four
+        and the per-head reshapes. Returns M_q ``[H·D_z, D]``, its bias ``[H·D_z]``, M_o ``[D, H·D_z]`` and its
+        bias ``[D]``; cached while no parameter changes (storage and in-place version), so a ``generate()`` call
+        folds them once.
+        """
+        params = (self.q_proj.weight, self.q_proj.bias, self.k_proj.weight, self.v_proj.weight)
+        params += (self.v_proj.bias, self.out_proj.weight, self.out_proj.bias)
+        key = tuple((p.data_ptr(), p._version) for p in params)
+        if self._folded is None or self._folded[0] != key:
+            with torch.no_grad():
+                heads, head_dim, latent_dim = self.num_heads, self.head_dim, self.latent_dim
+                w_key = self.k_proj.weight.view(heads, head_dim, latent_dim)
+                w_value = self.v_proj.weight.view(heads, head_dim, latent_dim)
+                w_query = self.q_proj.weight.view(heads, head_dim, self.embed_dim)
+                w_out = self.out_proj.weight.view(self.embed_dim, heads, head_dim)
+                query_map = torch.einsum("hkz,hkd->hzd", w_key, w_query).reshape(heads * latent_dim, -1)
+                query_bias = torch.einsum("hkz,hk->hz", w_key, self.q_proj.bias.view(heads, head_dim)).flatten()
+                out_map = torch.einsum("dhk,hkz->dhz", w_out, w_value).reshape(self.embed_dim, -1)
+                out_bias = self.out_proj.bias
+                if self.compat_terms.value_bias:
+                    out_bias = out_bias + self.out_proj.weight @ self.v_proj.bias
+            self._folded = (key, (query_map, query_bias, out_map, out_bias))
+        return self._folded[1]
+
+    def _folded_eval_form(self, hidden_states, keys, values) -> tuple[torch.Tensor, torch.Tensor]:
+        """Eval form with ``folded_maps``: the result of ``_eval_heads`` then ``out_proj``, in fewer operators.
+
+        The queries of all heads are rows of one ``[B, T·H, D_z]`` tensor (the keys are shared by the heads).
+        Returns the output ``[B, T, D]`` and the attention weights ``[B, H, T, K]``.
+        """
+        batch, length, _ = hidden_states.shape
+        query_map, query_bias, out_map, out_bias = self.folded_maps()
+        if hidden_states.dtype != query_map.dtype:  # a bf16 autocast region, or a model cast after folding
+            query_map, query_bias, out_map, out_bias = (t.to(hidden_states.dtype) for t in self.folded_maps())
+        u = F.linear(hidden_states, query_map, query_bias)  # [B, T, H·Dz]
+        u = u.view(batch, 1, length * self.num_heads, self.latent_dim)  # rows (t, h)
+        if keys.dtype != u.dtype:
+            keys, values = keys.to(u.dtype), values.to(u.dtype)
+        z_hat, weights = denoise(u, keys, values)  # [B, 1, T·H, Dz], [B, 1, T·H, K]
+        output = F.linear(z_hat.view(batch, length, -1).to(out_map.dtype), out_map, out_bias)
+        return output, weights.view(batch, length, self.num_heads, -1).transpose(1, 2)
 
     def _eval_heads(self, query, keys, values):
         """Eval form: u = (W_k^h)^T q, ẑ by ``denoise``, head output W_v^h ẑ (+ b_v^h unless ``"reference"``)."""

@@ -47,11 +47,11 @@ def check_sequence_shape(name: str, tensor: torch.Tensor, max_length: int) -> No
 
 def check_token_ids(name: str, ids: torch.Tensor, vocab_size: int) -> None:
     """Every id of ``ids`` is in [0, vocab_size)."""
-    if _compiling() or ids.is_floating_point():
+    if _compiling() or ids.is_floating_point() or ids.numel() == 0:
         return
-    bad = (ids < 0) | (ids >= vocab_size)
-    if bad.any():
-        value = int(ids[bad][0])
+    low, high = (int(x) for x in torch.aminmax(ids))  # one pass: this runs at every generation step
+    if low < 0 or high >= vocab_size:
+        value = low if low < 0 else high
         raise ValueError(f"{name} holds id {value}, outside the vocabulary [0, {vocab_size}) of the model.")
 
 
