@@ -123,7 +123,7 @@ def test_command_help_lists_every_option_with_its_default(command):
 
 def test_train_help_shows_the_other_presets_values():
     lines = option_lines(run_python("-m", "nvib_hf.cli.main", "train", "--help"))
-    assert "(default: 4000; paper: 50000, tiny: 60)" in lines["--max-steps"]
+    assert "(default: 4800; paper: 50000, tiny: 60)" in lines["--max-steps"]
     assert "(default: wordpiece-8k; paper: bert-base-uncased, tiny: bert-base-uncased)" in lines["--tokenizer"]
     assert "(default: 32; paper: 64)" in lines["--batch-size"]
 
