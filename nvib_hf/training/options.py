@@ -310,7 +310,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # The README's main job, ~13 min on a 2-core CPU. The shipped 8k word pieces (benchmarks/bench_throughput.py),
     # guided alignment for the first 400 steps (the decoder leaves the language-model plateau at ~800 steps instead
     # of ~1,000-1,600 without it), then the KL terms from step 800, pre-LayerNorm layers and a learning rate of 1e-3
-    # with a square-root decay. Compression: δ falls from 0.25 to 0.13 over steps 1,200-2,000 once the
+    # with a square-root decay. Compression: δ falls from 0.25 to 0.12 over steps 1,200-2,000 once the
     # decoder reads its latent, with the evaluation's pruning applied in training too (prune_in_training), and
     # 2,800 steps at the final δ; dropout 0 (faster steps, and the run sees each sentence ~5 times only) and the
     # length-grouped batches in a random order (the longest-to-shortest order lost ~20 BLEU). Evidence for every
@@ -327,7 +327,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         alignment_steps=400,
         kl_start_step=800,
         kl_warmup_steps=400,
-        final_delta=0.13,
+        final_delta=0.12,
         delta_ramp_start_step=1200,
         delta_ramp_end_step=2000,
         logging_steps=100,
