@@ -183,12 +183,19 @@ def test_folded_maps_give_the_per_head_eval_form(compat, heads, length):
     packed, y = pack_mixture(mu, variance, pi, mask), torch.randn(2, length, 32, dtype=torch.float64)
     assert not attention._use_folded_maps(length)  # gradients enabled
     with torch.no_grad():
-        assert attention._use_folded_maps(length) == (heads <= 2 or length == 1)
+        assert attention._use_folded_maps(length) == (heads <= 2 or length == 1)  # small maps (d_model 32)
         fast = attention(y, packed)
     per_head = attention(y, packed)  # gradients enabled: the per-head form
     assert per_head[0].requires_grad and not fast[0].requires_grad
     torch.testing.assert_close(fast[0], per_head[0], atol=1e-12, rtol=1e-12)
     torch.testing.assert_close(fast[1], per_head[1], atol=1e-12, rtol=1e-12)
+
+
+def test_large_maps_are_not_folded_for_single_queries():
+    """At d_model 512 with 4 heads the folded maps (8 MiB) would double the weights a generation step reads."""
+    attention = DenoisingCrossAttention(tiny_config(d_model=512, cross_attention_heads=4)).eval()
+    with torch.no_grad():
+        assert not attention._use_folded_maps(1)
 
 
 def test_folded_maps_follow_parameter_updates():

@@ -41,6 +41,8 @@ COMPAT_TERMS = {
     "reference_multihead": CompatTerms(quadratic=False, log_det_factor=0.5, value_bias=True),
 }
 DENOISING_COMPAT_MODES = tuple(COMPAT_TERMS)
+# Largest folded query and output maps used for single-query steps: about a core's L2 cache (see `_use_folded_maps`).
+FOLDED_MAPS_MAX_BYTES = 1 << 20
 
 
 def compat_terms(compat: str) -> CompatTerms:
@@ -240,12 +242,18 @@ class DenoisingCrossAttention(nn.Module):
         return F.dropout(weights, p=dropout, training=self.training) @ values, weights
 
     def _use_folded_maps(self, length: int) -> bool:
-        """Whether the eval form runs with the folded maps (``folded_maps``): without gradients, and where folding
-        costs no more multiply-adds per query (2·H·D·D_z against 2·D² + 2·D·D_z: H ≤ 2 at D_z = D) or the call is a
-        single query (a cached generation step), where per-operator overhead, not arithmetic, is the cost."""
-        return not torch.is_grad_enabled() and (
-            length == 1 or self.num_heads * self.latent_dim <= self.embed_dim + self.latent_dim
-        )
+        """Whether the eval form runs with the folded maps (``folded_maps``): only without gradients, and where
+        folding costs no more multiply-adds per query (2·H·D·D_z against 2·D² + 2·D·D_z: H ≤ 2 at D_z = D), or for a
+        single query (a cached generation step) while the two folded maps fit in ``FOLDED_MAPS_MAX_BYTES``: there
+        per-operator overhead is the cost, while for larger maps a step is bound by reading the weights, which
+        folding multiplies by H/2 (``benchmarks/bench_vs_bart.py``: faster at d_model 128, slower at 512)."""
+        if torch.is_grad_enabled():
+            return False
+        folded_size = self.num_heads * self.latent_dim
+        if folded_size <= self.embed_dim + self.latent_dim:
+            return True
+        folded_bytes = 2 * folded_size * self.embed_dim * self.q_proj.weight.element_size()
+        return length == 1 and folded_bytes <= FOLDED_MAPS_MAX_BYTES
 
     def folded_maps(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """The query-to-latent and latent-to-output maps of the eval form with the head projections folded in.
