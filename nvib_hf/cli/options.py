@@ -21,7 +21,7 @@ class TrainCommandOptions:
 
     preset: str = option(
         "default",
-        "tiny: a 1-2 minute pipeline check (its model does not reconstruct); default: the main job (about 10 "
+        "tiny: a 1-2 minute pipeline check (its model does not reconstruct); default: the main job (about 13 "
         "minutes on 2 CPU cores); paper: the paper's setting",
         choices=sorted(PRESETS),
     )

@@ -291,9 +291,10 @@ class DenoisingCrossAttention(nn.Module):
         Returns the output ``[B, T, D]`` and the attention weights ``[B, H, T, K]``.
         """
         batch, length, _ = hidden_states.shape
-        query_map, query_bias, out_map, out_bias = self.folded_maps()
-        if hidden_states.dtype != query_map.dtype:  # a bf16 autocast region, or a model cast after folding
-            query_map, query_bias, out_map, out_bias = (t.to(hidden_states.dtype) for t in self.folded_maps())
+        maps = self.folded_maps()
+        if hidden_states.dtype != maps[0].dtype:  # a bf16 autocast region, or a model cast after folding
+            maps = tuple(t.to(hidden_states.dtype) for t in maps)
+        query_map, query_bias, out_map, out_bias = maps
         u = F.linear(hidden_states, query_map, query_bias)  # [B, T, H·Dz]
         u = u.view(batch, 1, length * self.num_heads, self.latent_dim)  # rows (t, h)
         if keys.dtype != u.dtype:
