@@ -43,8 +43,11 @@ def test_tiny_preset_trains_and_writes_a_model_directory(tiny_model, capsys):
         "eval_results.json",
         "examples.json",
         "train_options.json",
+        "training_log.json",
     }
     assert expected <= files
+    saved_log, checkpoint_log = json.loads((tiny_model / "training_log.json").read_text()), trainer_log(tiny_model)
+    assert saved_log[: len(checkpoint_log)] == checkpoint_log and "train_runtime" in saved_log[-1]
     logs = [entry for entry in trainer_log(tiny_model) if "loss" in entry]
     assert logs[-1]["loss"] < logs[0]["loss"] - 1.0
     for key in (

@@ -101,10 +101,10 @@ def test_builtin_bottleneck_names_are_the_registrys():
 
 
 def test_reproduce_flags_map_to_sweep_config_fields_and_round_trip():
-    argv = ["reproduce", "--config", "s.yaml", "--lambda-dirichlet", "0.1", "1", "--prior-samples", "3", "--models"]
+    argv = ["reproduce", "--config", "s.yaml", "--final-delta", "0.1", "1", "--prior-samples", "3", "--models"]
     argv += ["none", "nvib", "--no-data-reference", "--budget", "0.5"]
     args = build_parser().parse_args(argv)
-    assert args.nvib_lambda_dirichlet == [0.1, 1.0] and args.num_prior_samples == 3 and args.data_reference is False
+    assert args.nvib_final_delta == [0.1, 1.0] and args.num_prior_samples == 3 and args.data_reference is False
     command = reproduce_command(args)
     assert command.startswith("nvib-hf reproduce --config s.yaml --budget 0.5")
     again = build_parser().parse_args(shlex.split(command)[1:])

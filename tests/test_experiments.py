@@ -17,7 +17,7 @@ from nvib_hf.cli.main import main
 from nvib_hf.data import load_default_tokenizer
 from nvib_hf.evaluation.language_model import encode_sentences, lm_batch, lm_config, perplexity, train_language_model
 from nvib_hf.experiments import (
-    DEFAULT_NVIB_LAMBDA_DIRICHLET,
+    DEFAULT_NVIB_FINAL_DELTA,
     SweepConfig,
     change_share,
     copy_rate,
@@ -25,10 +25,11 @@ from nvib_hf.experiments import (
     edit_distance,
     mean_step_edit_distance,
 )
+from nvib_hf.training.options import PRESETS
 
 torch.set_num_threads(1)
 
-MICRO_MODELS = ["none", "vae_pooled", "nvib_ld0.1", "nvib_ld1"]
+MICRO_MODELS = ["none", "vae_pooled", "nvib_d0.12", "stride_0.5", "nvib_d0.12_seed5"]
 MICRO_CONFIG = {
     "budget": 0.02,
     "train": {
@@ -54,9 +55,15 @@ MICRO_FLAGS = [
     "16",
     "--prior-samples",
     "8",
-    "--lambda-dirichlet",
-    "0.1",
-    "1",
+    "--final-delta",
+    "0.12",
+    "0.05",
+    "--stride-fractions",
+    "0.5",
+    "--extra-seeds",
+    "5",
+    "--seeded-models",
+    "nvib_d0.12",
     "--models",
     *MICRO_MODELS,
     "--seed",
@@ -66,9 +73,11 @@ OUTPUT_FILES = (
     "results.md",
     "results.csv",
     "bleu_vs_vectors_kept.png",
-    "ppl_vs_reconstruction.png",
+    "samples_vs_reconstruction.png",
     "interpolations.txt",
     "run_info.json",
+    "claims.md",
+    "claims.json",
 )
 
 
@@ -135,20 +144,31 @@ def test_perplexity_is_exp_of_the_mean_nll_of_predicted_tokens():
 
 # --- configuration -----------------------------------------------------------------------------------------------
 def test_sweep_config_models_steps_and_options(tmp_path):
-    config = SweepConfig(budget=0.5, nvib_lambda_dirichlet=[0.1, 3.0], nvib_model={"delta": 0.5})
-    assert [s.name for s in config.model_specs()] == ["none", "vae", "vae_pooled", "nvib_ld0.1", "nvib_ld3"]
-    assert {s.name: s.interpolation_mode for s in config.model_specs()}["vae_pooled"] == "componentwise"
-    options = config.train_options(config.model_specs()[-1], tmp_path / "run")
-    assert (options.bottleneck, options.lambda_dirichlet, options.model["delta"]) == ("nvib", 3.0, 0.5)
-    assert (options.max_steps, options.save_steps, options.eval_steps, options.eval_samples) == (900, 150, 150, 500)
-    assert (options.kl_start_step, options.kl_warmup_steps) == (675, 112)  # 1350 and 225 at budget 1
-    assert (options.d_model, options.encoder_layers, options.decoder_layers, options.batch_size) == (128, 2, 2, 32)
-    assert "delta" not in config.train_options(config.model_specs()[0], tmp_path / "none").model
+    config = SweepConfig(
+        budget=0.5, nvib_final_delta=[0.1, 0.3], stride_keep_fractions=[0.5], extra_seeds=[7], seeded_models=["vae"]
+    )
+    names = ["none", "vae", "vae_pooled", "nvib_d0.1", "nvib_d0.3", "stride_0.5", "vae_seed7"]
+    assert [s.name for s in config.model_specs()] == names
+    specs = {s.name: s for s in config.model_specs()}
+    assert specs["vae_pooled"].interpolation_mode == "componentwise" and specs["vae_seed7"].setting == "vae"
+    options = config.train_options(specs["nvib_d0.3"], tmp_path / "run")
+    assert (options.bottleneck, options.final_delta, options.seed, options.model["delta"]) == ("nvib", 0.3, 42, 0.25)
+    assert (options.max_steps, options.save_steps, options.eval_steps, options.eval_samples) == (2400, 400, 400, 500)
+    assert (options.kl_start_step, options.kl_warmup_steps, options.alignment_steps) == (400, 200, 200)
+    assert (options.delta_ramp_start_step, options.delta_ramp_end_step) == (600, 1000)
+    assert (options.tokenizer, options.learning_rate, options.dropout) == ("wordpiece-8k", 1e-3, 0.0)  # the preset
+    stride = config.train_options(specs["stride_0.5"], tmp_path / "stride")
+    assert (stride.final_delta, stride.model["stride_keep_fraction"]) == (None, 0.5)
+    pooled = config.train_options(specs["vae_pooled"], tmp_path / "pooled")
+    assert pooled.lambda_alignment == 0.0 and config.train_options(specs["vae"], tmp_path / "v").lambda_alignment > 0
+    assert config.train_options(specs["vae_seed7"], tmp_path / "seed").seed == 7
     assert [s.name for s in SweepConfig(models=["vae", "nvib"]).model_specs()] == [
         "vae",
-        *[f"nvib_ld{v:g}" for v in DEFAULT_NVIB_LAMBDA_DIRICHLET],
+        *[f"nvib_d{v:g}" for v in DEFAULT_NVIB_FINAL_DELTA],
+        "nvib_d0.12_seed0",
+        "nvib_d0.12_seed1",
     ]
-    assert len(DEFAULT_NVIB_LAMBDA_DIRICHLET) >= 4
+    assert len(SweepConfig().model_specs()) == 15
 
 
 @pytest.mark.parametrize(
@@ -156,12 +176,17 @@ def test_sweep_config_models_steps_and_options(tmp_path):
     [
         ({"budgett": 1}, "unknown sweep option"),
         ({"budget": 0}, "budget must be positive"),
-        ({"models": ["nvib_ld7"]}, "unknown model"),
+        ({"models": ["nvib_d7"]}, "unknown model"),
         ({"train": {"bottleneck": "vae"}}, "may not set"),
         ({"train": {"d_modell": 8}}, "unknown training option"),
         ({"nvib_model": {"not_a_field": 1}}, "not NvaeConfig fields"),
         ({"nvib_model": {"kappa": 0}}, "kappa"),
-        ({"nvib_lambda_dirichlet": [1, 1.0]}, "repeated"),
+        ({"nvib_final_delta": [0.1, 0.10]}, "repeated"),
+        ({"nvib_final_delta": [0]}, "must be positive"),
+        ({"stride_keep_fractions": [1.5]}, "at most 1"),
+        ({"extra_seeds": [42]}, "differ from each other and from seed 42"),
+        ({"seeded_models": ["nvib_d9"]}, "seeded_models must name models"),
+        ({"train": {"final_delta": 0.1}}, "may not set"),
         ({"eval_sentences": "many"}, "eval_sentences must be an integer"),
     ],
 )
@@ -183,7 +208,7 @@ def test_reproduce_cli_reports_bad_configs(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
     with pytest.raises(SystemExit):
         main(["reproduce", "--help"])
-    assert "--lambda-dirichlet" in capsys.readouterr().out
+    assert "--final-delta" in capsys.readouterr().out
 
 
 # --- the micro sweep ---------------------------------------------------------------------------------------------
@@ -214,7 +239,7 @@ def test_micro_sweep_writes_every_result(micro_sweep):
     rows = {row["model"]: row for row in csv.DictReader((output / "results.csv").open())}
     assert list(rows) == [*MICRO_MODELS, "data"]
     assert rows["none"]["f_ppl"] == "" and rows["none"]["r_ppl"] == "" and rows["none"]["copy_rate"] == ""
-    assert {rows[m]["interp_mode"] for m in ("none", "nvib_ld1")} == {"mixture"}
+    assert {rows[m]["interp_mode"] for m in ("none", "nvib_d0.12", "stride_0.5")} == {"mixture"}
     assert rows["vae_pooled"]["interp_mode"] == "componentwise"
     for model in MICRO_MODELS[1:]:
         for key in (
@@ -228,23 +253,35 @@ def test_micro_sweep_writes_every_result(micro_sweep):
             "interp_edit_distance",
             "interp_change_share",
             "interp_f_ppl",
+            "interp_repeat_rate",
+            "repeat_rate",
+            "kl_start_step",
         ):
             assert math.isfinite(float(rows[model][key])), (model, key)
     assert float(rows["vae_pooled"]["vectors_kept"]) == 1.0
+    assert (rows["nvib_d0.12_seed5"]["setting"], rows["nvib_d0.12_seed5"]["seed"]) == ("nvib_d0.12", "5")
+    assert (rows["nvib_d0.12"]["final_delta"], rows["nvib_d0.12"]["seed"]) == ("0.12", "3")
+    assert rows["stride_0.5"]["keep_fraction"] == "0.5" and rows["stride_0.5"]["final_delta"] == ""
+    assert rows["stride_0.5"]["plateau_exit_step"] == ""  # 8 steps: never leaves the plateau (CE < 4)
+    assert (output / "runs" / "stride_0.5" / "training_log.json").is_file()
+    claims = json.loads((output / "claims.json").read_text())["claims"]
+    assert [c["claim"] for c in claims] == [1, 2, 3, 4]
+    assert claims[0]["verdict"] == "not measured"  # no vae run in the micro sweep
+    assert claims[1]["evidence"][0].startswith("nvib_d0.12: kept ") and "(2 seeds)" in claims[1]["evidence"][0]
     table = (output / "results.md").read_text()
-    assert table.startswith("Command: `nvib-hf reproduce --config") and "| none | none | n/a |" in table
+    assert table.startswith("Command: `nvib-hf reproduce --config") and "| none | none | none | n/a |" in table
     info = json.loads((output / "run_info.json").read_text())
     assert {info["models"][m]["status"] for m in MICRO_MODELS} == {"trained"}
     assert info["effective_steps"]["max_steps"] == 8 and info["sweep_config"]["seed"] == 3
     assert {"torch", "transformers", "nvib-hf", "python", "CPU cores"} <= set(info["environment"])
     text = (output / "interpolations.txt").read_text()
-    assert text.count("=== pair") == 2 and text.count("--- nvib_ld0.1 (mixture) ---") == 2
+    assert text.count("=== pair") == 2 and text.count("--- nvib_d0.12 (mixture) ---") == 2
     assert text.count("τ=0.5:") == 2 * len(MICRO_MODELS)
     assert (output / "bleu_vs_vectors_kept.png").read_bytes()[:4] == b"\x89PNG"
     assert (output / "lm" / "reference" / "model.safetensors").is_file()
-    card = (output / "runs" / "nvib_ld1" / "README.md").read_text()
+    card = (output / "runs" / "nvib_d0.12" / "README.md").read_text()
     assert "`f_ppl`" in card and "`interp_change_share`" in card
-    assert not (output / "runs" / "nvib_ld1" / "checkpoints").exists()
+    assert not (output / "runs" / "nvib_d0.12" / "checkpoints").exists()
 
 
 @pytest.mark.slow
@@ -256,17 +293,18 @@ def test_rerun_skips_finished_models_and_reevaluates_only_a_missing_one(micro_sw
     info = json.loads((output / "run_info.json").read_text())
     assert {info["models"][m]["status"] for m in MICRO_MODELS} == {"skipped"}
 
-    (output / "runs" / "nvib_ld0.1" / "metrics.json").unlink()
+    (output / "runs" / "stride_0.5" / "metrics.json").unlink()
     reproduce(output, config_file)
     assert mtimes(output, "model.safetensors") == weights  # nothing retrained
     changed = {m for m, t in mtimes(output, "metrics.json").items() if t != metrics[m]}
-    assert changed == {"nvib_ld0.1"}
+    assert changed == {"stride_0.5"}
     info = json.loads((output / "run_info.json").read_text())
     assert {m: info["models"][m]["status"] for m in MICRO_MODELS} == {
         "none": "skipped",
         "vae_pooled": "skipped",
-        "nvib_ld0.1": "evaluated",
-        "nvib_ld1": "skipped",
+        "nvib_d0.12": "skipped",
+        "stride_0.5": "evaluated",
+        "nvib_d0.12_seed5": "skipped",
     }
 
 
@@ -286,9 +324,9 @@ def test_parallel_sweep_matches_the_sequential_one(micro_sweep, tmp_path):
     info = json.loads((output / "run_info.json").read_text())
     assert {info["models"][m]["status"] for m in MICRO_MODELS} == {"trained"}
     assert info["command"].endswith("--jobs 2") and info["models"]["data"]["status"] == "evaluated"
-    log = (output / "runs" / "nvib_ld1" / "worker.log").read_text()
+    log = (output / "runs" / "nvib_d0.12" / "worker.log").read_text()
     assert "train_runtime" in log  # the worker's training output went to its log
-    assert len((output / "runs" / "nvib_ld1" / "prior_samples.txt").read_text().splitlines()) == 8
+    assert len((output / "runs" / "nvib_d0.12" / "prior_samples.txt").read_text().splitlines()) == 8
 
 
 def table_without_times(output: Path) -> dict[str, dict[str, str]]:
@@ -338,8 +376,10 @@ def test_parallel_sweep_names_the_failed_job():
     from nvib_hf.experiments.workers import _wait
 
     with ThreadPoolExecutor(1) as pool:
-        futures = {pool.submit(lambda: 1): "none", pool.submit(lambda: 1 / 0): "nvib_ld1"}
-        with pytest.raises(RuntimeError, match=r"sweep job 'nvib_ld1' failed \(division by zero\); see its worker.log"):
+        futures = {pool.submit(lambda: 1): "none", pool.submit(lambda: 1 / 0): "nvib_d0.12"}
+        with pytest.raises(
+            RuntimeError, match=r"sweep job 'nvib_d0.12' failed \(division by zero\); see its worker.log"
+        ):
             _wait(futures, "Training", progress=False)
 
 
@@ -352,3 +392,57 @@ def test_config_signature_follows_effective_training_options(monkeypatch):
     assert experiments.config_signature(SweepConfig(budget=2.0)) != signature
     monkeypatch.setitem(experiments.SWEEP_TRAIN_DEFAULTS, "kl_start_step", 600)  # a changed built-in default
     assert experiments.config_signature(config) != signature
+    monkeypatch.undo()
+    assert experiments.config_signature(config) == signature
+    monkeypatch.setitem(PRESETS["default"], "learning_rate", 5e-4)  # the main job's recipe changed
+    assert experiments.config_signature(config) != signature
+
+
+# --- plateau exit and the claims' rules ---------------------------------------------------------------------------
+def test_plateau_exit_step_is_the_first_logged_step_below_4_nats():
+    from nvib_hf.experiments import plateau_exit_step
+
+    log = [
+        {"step": 50, "reconstruction_loss": 6.1},
+        {"step": 100, "eval_reconstruction_loss": 3.0},  # evaluation entries do not count
+        {"step": 150, "reconstruction_loss": 4.0},
+        {"step": 200, "reconstruction_loss": 3.9},
+        {"step": 250, "reconstruction_loss": 2.0},
+    ]
+    assert plateau_exit_step(log) == 200.0
+    assert math.isnan(plateau_exit_step(log[:3])) and plateau_exit_step(log, threshold=6.5) == 50.0
+
+
+def _row(name: str, bottleneck: str, **metrics: float) -> dict:
+    return {"model": name, "setting": name.split("_seed")[0], "bottleneck": bottleneck, **metrics}
+
+
+def test_claims_follow_their_rules():
+    from nvib_hf.experiments import evaluate_claims, summarize
+
+    rows = [
+        _row("vae", "vae", bleu=80.0, vectors_kept_proportion=1.0, sample_ppl_ratio=20.0, distinct_2=0.5),
+        _row("vae_seed0", "vae", bleu=82.0, vectors_kept_proportion=1.0, sample_ppl_ratio=22.0, distinct_2=0.5),
+        _row("nvib_d0.5", "nvib", bleu=81.0, vectors_kept_proportion=0.95),
+        _row("nvib_d0.1", "nvib", bleu=75.0, vectors_kept_proportion=0.35, sample_ppl_ratio=5.0, distinct_2=0.7),
+        _row("nvib_d0.1_seed0", "nvib", bleu=77.0, vectors_kept_proportion=0.37, sample_ppl_ratio=6.0, distinct_2=0.7),
+        _row("stride_0.4", "vae_stride", bleu=60.0, vectors_kept_proportion=0.4),
+        _row("stride_0.4_seed0", "vae_stride", bleu=62.0, vectors_kept_proportion=0.4),
+        {"model": "data", "setting": "data", "bottleneck": "", "bleu": float("nan")},
+    ]
+    summary = summarize(rows, "nvib_d0.1", "bleu")
+    assert (summary.mean, summary.count) == (76.0, 2) and summary.spread == pytest.approx(2**0.5)
+    assert str(summary) == "76 ± 1.414 (2 seeds)"
+    claims = {c["claim"]: c for c in evaluate_claims(rows)}
+    # 1: 76 ≥ 0.9 × 81 at 36 % kept -> holds; 2: 76 ± 1.4 against 61 ± 1.4 at the same proportion -> holds
+    assert claims[1]["verdict"] == "holds" and "0.36" in claims[1]["reason"]
+    assert claims[2]["verdict"] == "holds" and claims[2]["evidence"][0].startswith("nvib_d0.1: kept 0.36 ± ")
+    # 3: judge ratio and distinct-2 better, repeat rate missing (a tie) -> partly; 4: nothing measured -> partly
+    assert claims[3]["verdict"] == "partly" and claims[3]["reason"].startswith("the NVAE is better on 2, worse on 0")
+    rows[5:7] = [
+        _row(n, "vae_stride", bleu=90.0, vectors_kept_proportion=0.4) for n in ("stride_0.4", "stride_0.4_seed0")
+    ]
+    assert evaluate_claims(rows)[1]["verdict"] == "does not hold"
+    weak = [r | {"bleu": 10.0} if r["bottleneck"] == "nvib" else r for r in rows]
+    assert evaluate_claims(weak)[0]["verdict"] == "does not hold"
+    assert evaluate_claims(rows[2:5])[0]["verdict"] == "not measured"  # no vae run

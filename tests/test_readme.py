@@ -1,5 +1,5 @@
 """The README's Python quick start runs as written (on a tiny saved model instead of the main job's), and its sweep
-tables are the published results."""
+and claims tables are the published results."""
 
 from __future__ import annotations
 
@@ -34,15 +34,16 @@ def test_readme_quick_start_runs(tmp_path):
 
 SUMMARY_COLUMNS = (
     "model",
-    "lambda_dirichlet",
-    "reconstruction_loss",
+    "plateau_exit_step",
     "bleu",
-    "vectors_kept",
     "vectors_kept_proportion",
-    "f_ppl",
-    "r_ppl",
+    "kl_gaussian",
+    "sample_ppl_ratio",
     "distinct_2",
-    "interp_change_share",
+    "repeat_rate",
+    "r_ppl",
+    "interp_edit_distance",
+    "interp_repeat_rate",
 )
 
 
@@ -57,26 +58,39 @@ def _cell(value: str) -> str:
         return format_cell(value)
 
 
-@pytest.mark.parametrize(
-    ("results", "committed_config"),
-    [
-        ("results", "configs/reproduce-gpu.yaml"),
-        ("results/gpu-late-kl-probe", "configs/reproduce-gpu-late-kl.yaml"),
-    ],
-)
-def test_readme_sweep_tables_are_the_published_results(results, committed_config):
-    """Every row of the README's sweep tables is the row of the results.csv it cites, as written by the sweep."""
+def test_readme_sweep_table_and_claims_are_the_published_results():
+    """Every row of the README's sweep table is the row of results/results.csv, and its claims table is
+    results/claims.md's, as the sweep wrote them; the main plot is the sweep's."""
     root = README.parent
     text = README.read_text()
-    rows = list(csv.DictReader((root / results / "results.csv").open()))
+    section = text[text.index("### The paper's claims") :]
+    rows = list(csv.DictReader((root / "results" / "results.csv").open()))
     assert len(rows) >= 4
     for row in rows:
         line = "| " + " | ".join(_cell(row[key]) for key in SUMMARY_COLUMNS) + " |"
-        assert line in text, line
-    info = json.loads((root / results / "run_info.json").read_text())
-    # The config the sweep recorded is the committed one (run 2 read the same content from /tmp/p.yaml).
+        assert line in section, line
+    claims = (root / "results" / "claims.md").read_text().splitlines()
+    table = [line for line in claims if line.startswith("| ")]
+    assert len(table) == 5 and all(line in section for line in table)
+    assert "(results/bleu_vs_vectors_kept.png)" in section
+    info = json.loads((root / "results" / "run_info.json").read_text())
+    assert info["command"] in section
+
+
+@pytest.mark.parametrize(
+    ("results", "committed_config"),
+    [
+        ("results/archive/gpu-run1", "reproduce-gpu.yaml"),
+        ("results/archive/gpu-run2-late-kl", "reproduce-gpu-late-kl.yaml"),
+    ],
+)
+def test_archived_sweeps_keep_their_configs(results, committed_config):
+    """The archived sweeps' configs are the ones their run_info.json recorded."""
+    root = README.parent / results
+    info = json.loads((root / "run_info.json").read_text())
     config = yaml.safe_load((root / committed_config).read_text())
     assert config == {key: info["sweep_config"][key] for key in config}
+    assert len(list(csv.DictReader((root / "results.csv").open()))) >= 4
 
 
 MAIN_JOB_ROWS = {

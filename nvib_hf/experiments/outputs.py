@@ -14,8 +14,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nvib_hf.experiments.claims import claims_markdown, evaluate_claims
 from nvib_hf.experiments.metrics import NAN, is_finite_number
-from nvib_hf.experiments.plots import plot_bleu_vs_vectors_kept, plot_ppl_vs_reconstruction
+from nvib_hf.experiments.plots import plot_bleu_vs_vectors_kept, plot_samples_vs_reconstruction
 from nvib_hf.experiments.sweep_options import STEP_FIELDS
 from nvib_hf.reporting.formatting import format_value
 
@@ -23,30 +24,59 @@ if TYPE_CHECKING:
     from nvib_hf.experiments.context import SweepContext
 
 # (key, header) of the results table, in order.
-RESULT_COLUMNS: tuple[tuple[str, str], ...] = (
+IDENTITY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("model", "model"),
+    ("setting", "setting"),
     ("bottleneck", "bottleneck"),
-    ("lambda_dirichlet", "λ_D"),
+    ("final_delta", "δ_end"),
+    ("keep_fraction", "stride f"),
+    ("seed", "seed"),
+)
+RESULT_COLUMNS: tuple[tuple[str, str], ...] = (
+    *IDENTITY_COLUMNS,
+    ("plateau_exit_step", "plateau exit step"),
+    ("kl_start_step", "KL start step"),
     ("reconstruction_loss", "rec. CE/token"),
     ("bleu", "BLEU"),
     ("exact_match", "exact match"),
     ("vectors_kept", "vectors kept"),
     ("vectors_kept_proportion", "kept proportion"),
+    ("kl_gaussian", "KL_G"),
+    ("kl_dirichlet", "KL_D"),
+    ("latent_gap", "latent gap"),
+    ("judge_ppl_samples", "judge PPL samples"),
+    ("sample_ppl_ratio", "judge PPL ratio"),
     ("f_ppl", "F-PPL"),
     ("r_ppl", "R-PPL"),
     ("distinct_1", "distinct-1"),
     ("distinct_2", "distinct-2"),
+    ("repeat_rate", "repeat rate"),
     ("copy_rate", "copy rate"),
     ("interp_edit_distance", "interp. edit dist."),
     ("interp_change_share", "interp. change share"),
+    ("interp_repeat_rate", "interp. repeat rate"),
+    ("judge_ppl_midpoints", "judge PPL midpoints"),
     ("interp_f_ppl", "interp. F-PPL"),
     ("interp_mode", "interp. mode"),
     ("train_wall_time_s", "train time (s)"),
     ("eval_wall_time_s", "eval time (s)"),
 )
-RECONSTRUCTION_KEYS = ("reconstruction_loss", "bleu", "exact_match", "vectors_kept", "vectors_kept_proportion")
-PRIOR_KEYS = ("f_ppl", "r_ppl", "distinct_1", "distinct_2", "copy_rate")
-INTERPOLATION_KEYS = ("interp_edit_distance", "interp_change_share", "interp_f_ppl")
+TEXT_COLUMNS = frozenset({"model", "setting", "bottleneck", "interp_mode"})
+RECONSTRUCTION_KEYS = (
+    "reconstruction_loss",
+    "bleu",
+    "exact_match",
+    "vectors_kept",
+    "vectors_kept_proportion",
+    "kl_gaussian",
+    "kl_dirichlet",
+    "latent_gap",
+)
+# From the run's own evaluation (``eval_results.json``): SmolLM2-135M perplexities of 200 prior samples, of the
+# first 200 test sentences and of the interpolation midpoints (τ = 0.5), when the judge is installed.
+JUDGE_KEYS = ("judge_ppl_samples", "judge_ppl_references", "sample_ppl_ratio", "judge_ppl_midpoints")
+PRIOR_KEYS = ("f_ppl", "r_ppl", "distinct_1", "distinct_2", "copy_rate", "repeat_rate")
+INTERPOLATION_KEYS = ("interp_edit_distance", "interp_change_share", "interp_f_ppl", "interp_repeat_rate")
 
 
 def write_json(path: Path, payload: Any) -> None:
@@ -71,7 +101,7 @@ def read_row(path: Path, signature: str) -> dict[str, Any]:
     if stored.get("signature") != signature:
         warnings.warn(f"{path} was written by a sweep with other settings; delete it to recompute.", stacklevel=2)
     row = stored["row"]
-    numeric = {k for k, _ in RESULT_COLUMNS} - {"model", "bottleneck", "lambda_dirichlet", "interp_mode"}
+    numeric = {k for k, _ in RESULT_COLUMNS} - TEXT_COLUMNS - {"final_delta", "keep_fraction", "seed"}
     return {k: (NAN if v is None and k in numeric else v) for k, v in row.items()}
 
 
@@ -91,7 +121,7 @@ def write_results_markdown(rows: list[dict[str, Any]], path: Path, command: str)
     lines = [
         f"Command: `{command}`",
         "",
-        "# NVAE vs Transformer baselines",
+        "# NVAE vs Transformer baselines: the compression frontier",
         "",
         header,
         "|" + "---|" * len(RESULT_COLUMNS),
@@ -100,8 +130,9 @@ def write_results_markdown(rows: list[dict[str, Any]], path: Path, command: str)
     lines += [
         "",
         "Reconstruction: held-out test sentences. Vectors kept exclude the NVIB prior component. Prior "
-        "metrics are n/a for `none` (no prior). The `data` row scores real sentences the same way. Every "
-        "metric is defined in `docs/metrics.md` of nvib-hf.",
+        "metrics are n/a for `none` (no prior). The `data` row scores real sentences the same way (its judge PPL: "
+        "the first 200 test sentences, every model's reference). Plateau exit: the first logged step with "
+        "training CE < 4 (`training_log.json`). Every metric is defined in `docs/metrics.md` of nvib-hf.",
         "",
     ]
     path.write_text("\n".join(lines), encoding="utf-8")
@@ -175,6 +206,15 @@ def _finite_or_zero(value: Any) -> float:
     return float(value) if is_finite_number(value) else 0.0
 
 
+def write_claims(rows: list[dict[str, Any]], out: Path, command: str) -> None:
+    """``claims.json`` and ``claims.md``: the paper's claims tested on these rows (``claims.py``: rules, verdicts)."""
+    claims = evaluate_claims(rows)
+    write_json(out / "claims.json", {"command": command, "claims": claims})
+    lines = [f"Command: `{command}`", "", "# The paper's claims", "", *claims_markdown(claims), ""]
+    lines.append("Rules for the verdicts: `nvib_hf/experiments/claims.py` (module docstring).")
+    (out / "claims.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def write_outputs(rows: list[dict[str, Any]], context: SweepContext, started: float) -> None:
     """Every file of ``OUTPUT`` listed in the module docstring."""
     out = context.output
@@ -182,19 +222,24 @@ def write_outputs(rows: list[dict[str, Any]], context: SweepContext, started: fl
     write_results_markdown(rows, out / "results.md", context.command)
     write_results_csv(rows, out / "results.csv")
     plot_bleu_vs_vectors_kept(rows, out / "bleu_vs_vectors_kept.png")
-    plot_ppl_vs_reconstruction(rows, out / "ppl_vs_reconstruction.png")
+    plot_samples_vs_reconstruction(rows, out / "samples_vs_reconstruction.png")
+    write_claims(rows, out, context.command)
     write_interpolations(rows, context, out / "interpolations.txt")
     write_run_info(rows, context, out / "run_info.json", started)
 
 
 __all__ = [
+    "IDENTITY_COLUMNS",
     "INTERPOLATION_KEYS",
+    "JUDGE_KEYS",
+    "TEXT_COLUMNS",
     "PRIOR_KEYS",
     "RECONSTRUCTION_KEYS",
     "RESULT_COLUMNS",
     "format_cell",
     "read_row",
     "write_interpolations",
+    "write_claims",
     "write_json",
     "write_outputs",
     "write_results_csv",

@@ -15,7 +15,14 @@ from typing import Any
 from nvib_hf.experiments.context import SweepContext
 from nvib_hf.experiments.evaluate import evaluate_model, sample_metrics
 from nvib_hf.experiments.metrics import NAN
-from nvib_hf.experiments.outputs import INTERPOLATION_KEYS, RECONSTRUCTION_KEYS, read_row, write_json
+from nvib_hf.experiments.outputs import (
+    IDENTITY_COLUMNS,
+    INTERPOLATION_KEYS,
+    JUDGE_KEYS,
+    RECONSTRUCTION_KEYS,
+    read_row,
+    write_json,
+)
 from nvib_hf.experiments.sweep_options import ModelSpec, SweepConfig
 from nvib_hf.training.run import run_training
 
@@ -23,7 +30,17 @@ from nvib_hf.training.run import run_training
 def config_signature(config: SweepConfig) -> str:
     """A hash of the settings shared by every model's metrics (not the choice of models or the λ_D grid), including
     the effective training options (so that a change of the built-in defaults is noticed too)."""
-    ignored = ("output_dir", "models", "nvib_lambda_dirichlet", "keep_checkpoints", "data_reference", "jobs")
+    ignored = (
+        "output_dir",
+        "models",
+        "nvib_final_delta",
+        "stride_keep_fractions",
+        "extra_seeds",
+        "seeded_models",
+        "keep_checkpoints",
+        "data_reference",
+        "jobs",
+    )
     values = {k: v for k, v in asdict(config).items() if k not in ignored}
     values["effective_train"] = config.base_train_values()
     return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -63,27 +80,39 @@ def run_model(spec: ModelSpec, context: SweepContext) -> dict[str, Any]:
 def data_row(context: SweepContext) -> dict[str, Any]:
     """Reference row "data": real test sentences scored like prior samples (cached in ``OUTPUT/lm/data.json``).
 
-    F-PPL, distinct-n and copy rate of the first ``num_prior_samples`` test sentences; R-PPL of an LM trained on
-    ``num_prior_samples`` random training sentences.
+    F-PPL, distinct-n, copy and repeat rate of the first ``num_prior_samples`` test sentences; R-PPL of an LM
+    trained on ``num_prior_samples`` random training sentences; the external judge's perplexity of the first 200
+    test sentences (the references of every model's judge ratio) when the judge is installed.
     """
     cache = context.output / "lm" / "data.json"
     if cache.is_file():
         return read_row(cache, config_signature(context.config))
     config = context.config
-    row = {"model": "data", "bottleneck": "", "lambda_dirichlet": None, "interp_mode": ""}
-    row |= dict.fromkeys(RECONSTRUCTION_KEYS + INTERPOLATION_KEYS, NAN)
+    row: dict[str, Any] = {key: None for key, _ in IDENTITY_COLUMNS} | {"model": "data", "setting": "data"}
+    row |= {"bottleneck": "", "interp_mode": ""}
+    row |= dict.fromkeys(RECONSTRUCTION_KEYS + INTERPOLATION_KEYS + JUDGE_KEYS, NAN)
+    row |= {"plateau_exit_step": NAN, "kl_start_step": NAN}
     row |= sample_metrics(list(context.sentences["test"]["text"])[: config.num_prior_samples], context)
     train = context.train_texts
     chosen = random.Random(config.seed).sample(train, min(config.num_prior_samples, len(train)))
     row["r_ppl"] = context.reverse_perplexity(chosen, context.output / "lm" / "data_rppl", "R-PPL LM data")
+    row["judge_ppl_samples"] = reference_judge_perplexity(list(context.sentences["test"]["text"])[:200])
     row |= {"train_wall_time_s": NAN, "eval_wall_time_s": NAN}
     write_json(cache, {"signature": config_signature(config), "row": row})
     return row
 
 
+def reference_judge_perplexity(texts: list[str]) -> float:
+    """The external judge's perplexity of ``texts`` (NaN when the judge is not installed)."""
+    from nvib_hf.evaluation.sample_quality import ExternalJudge, judge_available
+
+    return ExternalJudge().perplexity(texts) if judge_available() else NAN
+
+
 __all__ = [
     "config_signature",
     "data_row",
+    "reference_judge_perplexity",
     "run_model",
     "train_model",
 ]

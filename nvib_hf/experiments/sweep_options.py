@@ -9,108 +9,149 @@ only when a config is checked. ``nvib_hf.experiments.sweep`` re-exports every na
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from nvib_hf.training.options import TrainOptions
+from nvib_hf.training.options import PRESETS, TrainOptions
 from nvib_hf.utils.dataclass_options import option, reject_unknown_fields
 
 # --- the grid (edit these to change the defaults) ----------------------------------------------------------------
-# λ_D of the NVAE runs (a log grid) and their shared NvaeConfig fields: δ < 1 makes the conditional prior's total
-# α_0^p = α_p + δN smaller than one count per token, so a larger λ_D asks for fewer vectors.
-DEFAULT_NVIB_LAMBDA_DIRICHLET: list[float] = [0.01, 0.1, 1.0, 10.0]
-DEFAULT_NVIB_MODEL: dict[str, Any] = {"delta": 0.25}
+# The NVAE runs: the main job's recipe (the `default` preset) with δ ramped to each δ_end (`final_delta`) over steps
+# 1,200-2,000. δ sets the conditional prior's total pseudo-count α_p + δN, so a smaller δ_end keeps fewer vectors
+# (docs/recipe.md: δ_end 0.15 / 0.12 / 0.08 kept ~0.6 / 0.58 / 0.35; δ 0.25 kept 0.96); 0.5 raises δ instead.
+DEFAULT_NVIB_FINAL_DELTA: list[float] = [0.5, 0.2, 0.12, 0.05]
+# The VT-stride runs (`vae_stride`): the fraction of each sentence's vectors kept, chosen at the proportions the
+# NVAE runs keep at δ_end 0.12 and 0.05; `vae` is the stride curve's point at 1.
+DEFAULT_STRIDE_KEEP_FRACTIONS: list[float] = [0.6, 0.25]
 BASELINES: tuple[str, ...] = ("none", "vae", "vae_pooled")
-# TrainOptions shared by every model of the sweep. Step counts are at budget 1 and are multiplied by the budget.
+# The points the claims rest on, trained again with each of `extra_seeds` (mean ± spread over the seeds): the
+# NVAE at δ_end 0.12 (the main job), the stride baseline at its proportion kept, and VT (claims 2 and 3).
+# 3 baselines + 4 NVAE + 2 stride + 3 × 2 extra seeds = 15 models, ~12 min each on this 2-core CPU.
+DEFAULT_SEEDED_MODELS: list[str] = ["nvib_d0.12", "stride_0.6", "vae"]
+DEFAULT_EXTRA_SEEDS: list[int] = [0, 1]
+# TrainOptions of every model: the `default` preset (the README's main job), then these.
 SWEEP_TRAIN_DEFAULTS: dict[str, Any] = dict(
-    # Model sizes, batch and learning rate are TrainOptions' defaults (the README's main job); the step counts are
-    # repeated here so that the budget scales them.
-    max_steps=TrainOptions.max_steps,
-    # KL weights 0 for three quarters of the run: with the KL on from half-way, every latent model of the README's
-    # GPU run 1 collapsed before its decoder learned to read the latent; with this schedule at budget 2 (run 2)
-    # they reconstruct.
-    kl_start_step=1350,
-    kl_warmup_steps=225,
-    warmup_steps=TrainOptions.warmup_steps,
-    logging_steps=50,
+    logging_steps=50,  # the plateau exit is read off the logged training CE (training_log.json)
     validation_samples=64,
     report_to=["none"],
     num_examples=5,
 )
-STEP_FIELDS: tuple[str, ...] = ("max_steps", "kl_start_step", "kl_warmup_steps", "warmup_steps", "logging_steps")
+# Step counts, multiplied by the budget.
+STEP_FIELDS: tuple[str, ...] = (
+    "max_steps",
+    "kl_start_step",
+    "kl_warmup_steps",
+    "warmup_steps",
+    "logging_steps",
+    "alignment_steps",
+    "delta_ramp_start_step",
+    "delta_ramp_end_step",
+)
 # Set by the sweep for each model; not allowed in ``SweepConfig.train``.
 PER_MODEL_FIELDS: frozenset[str] = frozenset(
-    {
-        "output_dir",
-        "bottleneck",
-        "lambda_dirichlet",
-        "eval_samples",
-        "save_steps",
-        "eval_steps",
-        "seed",
-        "stop_after_steps",
-    }
+    {"output_dir", "bottleneck", "final_delta", "eval_samples", "save_steps", "eval_steps", "seed", "stop_after_steps"}
 )
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model of the sweep: its run name, bottleneck, λ_D (NVAE runs only) and interpolation mode."""
+    """One model of the sweep.
+
+    Attributes:
+        name: its run name (``runs/NAME``): a baseline's bottleneck, ``nvib_d{δ_end}``, ``stride_{f}``, and
+            ``_seed{s}`` after it for the extra seeds.
+        bottleneck: ``none``, ``vae``, ``vae_pooled``, ``nvib`` or ``vae_stride``.
+        final_delta: δ_end of an NVAE run (``TrainOptions.final_delta``).
+        keep_fraction: f of a stride run (``NvaeConfig.stride_keep_fraction``).
+        seed: the training seed (``None``: the sweep's ``seed``).
+        interpolation_mode: ``mixture`` or, for the one-vector ``vae_pooled``, ``componentwise``.
+    """
 
     name: str
     bottleneck: str
-    lambda_dirichlet: float | None = None
+    final_delta: float | None = None
+    keep_fraction: float | None = None
+    seed: int | None = None
     interpolation_mode: str = "mixture"
 
+    @property
+    def setting(self) -> str:
+        """The run name without its seed suffix: the point of the frontier this run is a draw of."""
+        return self.name.split("_seed")[0]
 
-def nvib_run_name(lambda_dirichlet: float) -> str:
-    """``nvib_ld{λ_D}``, e.g. ``nvib_ld0.1``, ``nvib_ld3``."""
-    return f"nvib_ld{lambda_dirichlet:g}"
+
+def nvib_run_name(final_delta: float) -> str:
+    """``nvib_d{δ_end}``, e.g. ``nvib_d0.12``."""
+    return f"nvib_d{final_delta:g}"
+
+
+def stride_run_name(keep_fraction: float) -> str:
+    """``stride_{f}``, e.g. ``stride_0.6``."""
+    return f"stride_{keep_fraction:g}"
 
 
 @dataclass
 class SweepConfig:
     """Everything ``nvib-hf reproduce`` can set (YAML/JSON config keys are these field names).
 
-    Step counts (``train``'s ``max_steps``, ``kl_warmup_steps``, ``warmup_steps``, ``logging_steps``,
-    ``interval_steps``, ``lm_steps``) are given at budget 1 and multiplied by ``budget`` (rounded, at least 1).
+    Step counts (``train``'s and the preset's ``STEP_FIELDS``, ``interval_steps``, ``lm_steps``) are given at budget
+    1 and multiplied by ``budget`` (rounded, at least 1).
     """
 
     output_dir: str = option("results", "where every result goes")
     budget: float = option(
-        1.0, "multiplies every step count: models (1800 steps at 1.0), checkpoint interval and language models"
+        1.0,
+        "multiplies every step count: models (4800 steps at 1.0, the main job's recipe), checkpoint interval and "
+        "language models",
     )
     train: dict[str, Any] = option(
-        help="TrainOptions shared by every model, e.g. {d_model: 256, max_steps: 400, max_train_sentences: 5000, "
-        "model: {...}}; step counts at budget 1",
+        help="TrainOptions shared by every model on top of the `default` preset, e.g. {d_model: 256, "
+        "max_train_sentences: 5000, model: {...}}; step counts at budget 1",
         factory=dict,
         cli=False,
     )
-    interval_steps: int = option(300, "checkpoint and validation interval at budget 1")
+    interval_steps: int = option(800, "checkpoint and validation interval at budget 1")
     eval_sentences: int = option(500, "held-out test sentences for reconstruction and R-PPL")
-    num_prior_samples: int = option(500, "sentences generated from the prior per model", flag="--prior-samples")
+    num_prior_samples: int = option(200, "sentences generated from the prior per model", flag="--prior-samples")
     interpolation_pairs: int = option(20, "pairs of test sentences to interpolate between")
     interpolation_points: int = option(11, "points per interpolation, τ evenly spaced in [0, 1]")
     lm_steps: int = option(400, "training steps of the reference and R-PPL language models at budget 1")
     lm_batch_size: int = option(32, "batch size of the language models")
     generation_batch_size: int = option(64, "batch size of sampling, interpolation and perplexity")
-    seed: int = option(42, "seed of training, prior samples and language models")
+    seed: int = option(42, "seed of every model's training, of prior samples and of the language models")
+    extra_seeds: list[int] = option(
+        help="more training seeds for the seeded models (run NAME_seed{s} each)",
+        factory=lambda: list(DEFAULT_EXTRA_SEEDS),
+        metavar="SEED",
+        nargs="*",
+    )
+    seeded_models: list[str] = option(
+        help="the models trained again with every extra seed (the points the claims rest on)",
+        factory=lambda: list(DEFAULT_SEEDED_MODELS),
+        metavar="NAME",
+        nargs="*",
+    )
     models: list[str] | None = option(
         None,
-        "run only these models: none, vae, vae_pooled, nvib_ld{λ} names, or nvib for every NVAE run",
+        "run only these models: none, vae, vae_pooled, nvib_d{δ}, stride_{f} or NAME_seed{s} names; nvib or "
+        "vae_stride for every run of that bottleneck",
         metavar="NAME",
         none="all",
     )
-    nvib_lambda_dirichlet: list[float] = option(
-        help="λ_D of the NVAE runs, one run nvib_ld{λ} each",
-        factory=lambda: list(DEFAULT_NVIB_LAMBDA_DIRICHLET),
-        flag="--lambda-dirichlet",
-        metavar="LAMBDA",
+    nvib_final_delta: list[float] = option(
+        help="δ_end of the NVAE runs (δ ramps from the preset's 0.25), one run nvib_d{δ} each",
+        factory=lambda: list(DEFAULT_NVIB_FINAL_DELTA),
+        flag="--final-delta",
+        metavar="DELTA",
     )
-    nvib_model: dict[str, Any] = option(
-        help="NvaeConfig fields of the NVAE runs", factory=lambda: dict(DEFAULT_NVIB_MODEL), cli=False
+    stride_keep_fractions: list[float] = option(
+        help="fractions of vectors kept by the vae_stride runs, one run stride_{f} each",
+        factory=lambda: list(DEFAULT_STRIDE_KEEP_FRACTIONS),
+        flag="--stride-fractions",
+        metavar="F",
     )
+    nvib_model: dict[str, Any] = option(help="NvaeConfig fields of the NVAE runs", factory=dict, cli=False)
     data_reference: bool = option(True, "add a 'data' row scoring real sentences like samples")
     keep_checkpoints: bool = option(False, "keep runs/NAME/checkpoints once a model is trained")
     jobs: int = option(
@@ -131,45 +172,66 @@ class SweepConfig:
         """``max(1, round(steps · budget))``."""
         return max(1, round(steps * self.budget))
 
-    def all_specs(self) -> list[ModelSpec]:
-        """The baselines, then one NVAE run per λ_D."""
+    def first_seed_specs(self) -> list[ModelSpec]:
+        """The baselines, the NVAE runs (one per δ_end) and the stride runs (one per f), with the sweep's seed."""
         specs = [
-            ModelSpec(name, name, None, "componentwise" if name == "vae_pooled" else "mixture") for name in BASELINES
+            ModelSpec(name, name, interpolation_mode="componentwise" if name == "vae_pooled" else "mixture")
+            for name in BASELINES
         ]
-        return specs + [ModelSpec(nvib_run_name(lam), "nvib", float(lam)) for lam in self.nvib_lambda_dirichlet]
+        specs += [ModelSpec(nvib_run_name(d), "nvib", final_delta=float(d)) for d in self.nvib_final_delta]
+        return specs + [
+            ModelSpec(stride_run_name(f), "vae_stride", keep_fraction=float(f)) for f in self.stride_keep_fractions
+        ]
+
+    def all_specs(self) -> list[ModelSpec]:
+        """``first_seed_specs``, then each seeded model again with every extra seed."""
+        specs = self.first_seed_specs()
+        seeded = [s for s in specs if s.name in self.seeded_models]
+        extra = [replace(s, name=f"{s.name}_seed{seed}", seed=seed) for seed in self.extra_seeds for s in seeded]
+        return specs + extra
 
     def model_specs(self) -> list[ModelSpec]:
-        """The selected models (``models``; ``"nvib"`` selects every NVAE run), in ``all_specs`` order."""
+        """The selected models (``models``; a bottleneck name selects every run of it), in ``all_specs`` order."""
         specs = self.all_specs()
         if self.models is None:
             return specs
         chosen = set(self.models)
-        return [s for s in specs if s.name in chosen or (s.bottleneck == "nvib" and "nvib" in chosen)]
+        groups = chosen & {"nvib", "vae_stride"}  # not run names: every run of that bottleneck
+        return [s for s in specs if s.name in chosen or s.bottleneck in groups]
 
     def base_train_values(self) -> dict[str, Any]:
-        """``SWEEP_TRAIN_DEFAULTS`` updated by ``train``, step counts scaled by the budget."""
-        values = {**SWEEP_TRAIN_DEFAULTS, **self.train}
+        """The `default` preset, ``SWEEP_TRAIN_DEFAULTS`` and ``train`` (models merged), step counts scaled."""
+        preset = {k: v for k, v in PRESETS["default"].items() if k != "output_dir"}
+        values = {**preset, **SWEEP_TRAIN_DEFAULTS, **self.train}
+        values["model"] = {**preset.get("model", {}), **self.train.get("model", {})}
         values.update({name: self.scaled(values[name]) for name in STEP_FIELDS if values.get(name) is not None})
         return values
 
     def train_options(self, spec: ModelSpec, run_dir: Path) -> TrainOptions:
-        """The ``TrainOptions`` of one model: shared values, plus its bottleneck, λ_D and NVAE fields."""
+        """The ``TrainOptions`` of one model: the shared values, then its bottleneck, seed and setting.
+
+        Only NVAE runs ramp δ (``final_delta``); ``vae_pooled`` trains without guided alignment, which needs a
+        component per token.
+        """
         values = self.base_train_values()
-        model = dict(values.get("model") or {})
+        model = dict(values["model"])
         if spec.bottleneck == "nvib":
             model.update(self.nvib_model)
+        if spec.keep_fraction is not None:
+            model["stride_keep_fraction"] = spec.keep_fraction
+        if spec.bottleneck == "vae_pooled":
+            values["lambda_alignment"] = 0.0
         interval = self.scaled(self.interval_steps)
         values.update(
             output_dir=str(run_dir),
             bottleneck=spec.bottleneck,
+            final_delta=spec.final_delta,
             eval_samples=self.eval_sentences,
             save_steps=interval,
             eval_steps=interval,
-            seed=self.seed,
+            seed=self.seed if spec.seed is None else spec.seed,
             model=model,
         )
-        if spec.lambda_dirichlet is not None:
-            values["lambda_dirichlet"] = spec.lambda_dirichlet
         return TrainOptions.from_dict(values)
 
     def validate(self) -> None:
@@ -195,14 +257,18 @@ class SweepConfig:
         self._validate_models()
 
     def _validate_grid(self) -> None:
-        lambdas = self.nvib_lambda_dirichlet
-        if not isinstance(lambdas, list) or not lambdas:
-            raise ValueError(f"nvib_lambda_dirichlet must be a non-empty list of numbers, got {lambdas!r}.")
-        for value in lambdas:
-            _check_number("nvib_lambda_dirichlet entries", value, positive=False)
-        names = [nvib_run_name(v) for v in lambdas]
-        if len(set(names)) != len(names):
-            raise ValueError(f"nvib_lambda_dirichlet has repeated values: {lambdas}.")
+        _check_grid("nvib_final_delta", self.nvib_final_delta, nvib_run_name, upper=None)
+        _check_grid("stride_keep_fractions", self.stride_keep_fractions, stride_run_name, upper=1.0)
+        seeds = self.extra_seeds
+        if not isinstance(seeds, list):
+            raise ValueError(f"extra_seeds must be a list of integers, got {seeds!r}.")
+        for seed in seeds:
+            _check_int("extra_seeds entries", seed, minimum=0)
+        if len(set(seeds)) != len(seeds) or self.seed in seeds:
+            raise ValueError(f"extra_seeds must differ from each other and from seed {self.seed}, got {seeds}.")
+        known = [s.name for s in self.first_seed_specs()]
+        if not isinstance(self.seeded_models, list) or any(m not in known for m in self.seeded_models):
+            raise ValueError(f"seeded_models must name models of the sweep ({known}), got {self.seeded_models!r}.")
         _check_model_fields("nvib_model", self.nvib_model)
 
     def _validate_train(self) -> None:
@@ -212,7 +278,7 @@ class SweepConfig:
         if reserved:
             raise ValueError(
                 f"train may not set {reserved}: the sweep sets them per model (use output_dir, "
-                "nvib_lambda_dirichlet, eval_sentences, interval_steps and seed instead)."
+                "nvib_final_delta, eval_sentences, interval_steps and seed instead)."
             )
         _check_model_fields("train.model", self.train.get("model") or {})
         from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
@@ -226,12 +292,12 @@ class SweepConfig:
     def _validate_models(self) -> None:
         if self.models is None:
             return
-        valid = [s.name for s in self.all_specs()] + ["nvib"]
+        valid = [s.name for s in self.all_specs()] + ["nvib", "vae_stride"]
         if not isinstance(self.models, list) or not self.models:
             raise ValueError(f"models must be a non-empty list of model names ({valid}), got {self.models!r}.")
         unknown = [m for m in self.models if m not in valid]
         if unknown:
-            raise ValueError(f"unknown model(s) {unknown}; choose from {valid} ('nvib' = every NVAE run).")
+            raise ValueError(f"unknown model(s) {unknown}; choose from {valid} ('nvib', 'vae_stride': every such run).")
 
 
 def _check_number(name: str, value: Any, positive: bool) -> None:
@@ -241,18 +307,32 @@ def _check_number(name: str, value: Any, positive: bool) -> None:
         raise ValueError(f"{name} must be {'positive' if positive else 'non-negative'}, got {value!r}.")
 
 
+def _check_grid(name: str, values: Any, run_name: Any, upper: float | None) -> None:
+    """A non-empty list of positive numbers (at most ``upper``) whose run names differ."""
+    if not isinstance(values, list) or not values:
+        raise ValueError(f"{name} must be a non-empty list of numbers, got {values!r}.")
+    for value in values:
+        _check_number(f"{name} entries", value, positive=True)
+        if upper is not None and value > upper:
+            raise ValueError(f"{name} entries must be at most {upper:g}, got {value!r}.")
+    names = [run_name(v) for v in values]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{name} has repeated values: {values}.")
+
+
 def _check_int(name: str, value: Any, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
 
 
 def _check_model_fields(name: str, values: Any) -> None:
-    """``values`` must be a mapping of NvaeConfig fields other than ``bottleneck``/``lambda_dirichlet``."""
+    """``values`` must be a mapping of NvaeConfig fields other than those set from TrainOptions or per model."""
     if not isinstance(values, dict):
         raise ValueError(f"{name} must be a mapping of NvaeConfig fields, got {values!r}.")
     from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
 
     defaults = NvaeConfig()
-    unknown = sorted(k for k in values if not hasattr(defaults, k) or k in ("bottleneck", "lambda_dirichlet"))
+    set_per_model = ("bottleneck", "lambda_gaussian", "lambda_dirichlet", "stride_keep_fraction")
+    unknown = sorted(k for k in values if not hasattr(defaults, k) or k in set_per_model)
     if unknown:
         raise ValueError(f"{name}: {unknown} are not NvaeConfig fields the sweep lets you set.")

@@ -127,6 +127,7 @@ class TrainResult:
     metrics: dict[str, float] = field(default_factory=dict)
     examples: dict[str, Any] = field(default_factory=dict)
     wall_time_s: float = 0.0
+    log_history: list[dict[str, Any]] = field(default_factory=list)  # the Trainer's logs: losses, KL terms, evals
     main_process: bool = True  # False on the other ranks of a distributed run: they neither evaluate nor save
 
 
@@ -188,6 +189,7 @@ def write_model_files(out: Path, model_name: str, result: TrainResult, model, to
     (out / "eval_results.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
     (out / "examples.json").write_text(json.dumps(result.examples, indent=2, ensure_ascii=False) + "\n")
     (out / "train_options.json").write_text(json.dumps(asdict(options), indent=2) + "\n")
+    (out / "training_log.json").write_text(json.dumps(result.log_history, indent=1) + "\n")
     from nvib_hf.reporting.model_card import write_model_card
 
     write_model_card(
@@ -286,6 +288,7 @@ def _run_training(options: TrainOptions, *, resume: bool, command: str) -> Train
     result.examples = collect_examples(
         model, tokenizer, list(sentences["test"]["text"]), options.num_examples, options.seed
     )
+    result.log_history = list(trainer.state.log_history)
     result.wall_time_s = time.time() - start
     result.metrics["train_wall_time_s"] = round(result.wall_time_s, 1)
     save_model_directory(result, model, tokenizer, options, command)
