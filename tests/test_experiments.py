@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -446,3 +447,45 @@ def test_claims_follow_their_rules():
     weak = [r | {"bleu": 10.0} if r["bottleneck"] == "nvib" else r for r in rows]
     assert evaluate_claims(weak)[0]["verdict"] == "does not hold"
     assert evaluate_claims(rows[2:5])[0]["verdict"] == "not measured"  # no vae run
+
+
+# --- a sweep spread over launched processes ----------------------------------------------------------------------
+def test_launcher_shard_reads_rank_and_world_size(monkeypatch):
+    from nvib_hf.experiments.shards import LAUNCHER_VARIABLES, Shard, detach_from_launcher, launcher_shard
+
+    assert launcher_shard({}) == Shard(0, 1) and launcher_shard({"RANK": "2", "WORLD_SIZE": "3"}) == Shard(2, 3)
+    with pytest.raises(ValueError, match="RANK must be in"):
+        launcher_shard({"RANK": "3", "WORLD_SIZE": "3"})
+    with pytest.raises(ValueError, match="must be integers"):
+        launcher_shard({"RANK": "one"})
+    for name in LAUNCHER_VARIABLES:
+        monkeypatch.setenv(name, "0")
+    detach_from_launcher()
+    assert launcher_shard() == Shard(0, 1) and not any(name in os.environ for name in LAUNCHER_VARIABLES)
+
+
+@pytest.mark.slow
+def test_sweep_under_torchrun_shards_the_models_and_matches_the_sequential_one(micro_sweep, tmp_path):
+    """``torchrun --nproc_per_node 2 -m nvib_hf.cli.main reproduce ...``: each process trains its share of the models
+    as single-process runs, shard 0 writes the table, and the rows are the sequential sweep's."""
+    import subprocess
+    import sys
+
+    sequential, config_file, _ = micro_sweep
+    output = tmp_path / "sharded"
+    flags = ["reproduce", "--config", str(config_file), "--output-dir", str(output), *MICRO_FLAGS]
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([*launcher, "-m", "nvib_hf.cli.main", *flags], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("# NVAE vs Transformer baselines") == 1 and "shard 1 of 2 done" in done.stdout
+    info = json.loads((output / "run_info.json").read_text())
+    assert info["models"]["none"]["status"] == "trained" and info["models"]["vae_pooled"]["status"] == "shard 1"
+    assert table_without_times(output).keys() == table_without_times(sequential).keys()
+    rows, expected = table_without_times(output), table_without_times(sequential)
+    for model in MICRO_MODELS:  # the same single-process trainings: equal up to float summation order
+        for key in ("reconstruction_loss", "vectors_kept", "bleu"):
+            assert float(rows[model][key]) == pytest.approx(float(expected[model][key]), rel=1e-3, abs=1e-6), (
+                model,
+                key,
+            )

@@ -97,10 +97,15 @@ def sweep_config_from_args(args: argparse.Namespace) -> SweepConfig:
 
 def command_reproduce(args: argparse.Namespace) -> None:
     """``nvib-hf reproduce``: run the sweep and print the results table."""
+    from nvib_hf.experiments.shards import launcher_shard
     from nvib_hf.experiments.sweep import run_sweep
 
     config = sweep_config_from_args(args)
+    shard = launcher_shard()  # read before run_sweep detaches the models from the launcher
     run_sweep(config, progress=True, command=reproduce_command(args))
     output = Path(config.output_dir)
+    if not shard.is_main:
+        print(f"nvib-hf reproduce: shard {shard.rank} of {shard.world_size} done; shard 0 writes {output}/results.md")
+        return
     print((output / "results.md").read_text(encoding="utf-8"))
     print(f"Results, plots and run info: {output}/ (model directories in {output}/runs/)", file=sys.stdout)

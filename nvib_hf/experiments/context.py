@@ -76,19 +76,22 @@ class SweepContext:
 
     @cached_property
     def reference_lm(self) -> Any:
-        """The F-PPL language model, trained on the training split once (cached in ``OUTPUT/lm/reference``)."""
+        """The F-PPL language model, trained on the training split once (cached in ``OUTPUT/lm/reference``; the
+        lock lets one shard of a launched sweep train it while the others wait and then load it)."""
         from nvib_hf.evaluation.language_model import train_language_model
+        from nvib_hf.utils.run_lock import waiting_lock
 
-        return train_language_model(
-            self.train_texts,
-            self.tokenizer,
-            self.config.scaled(self.config.lm_steps),
-            self.config.lm_batch_size,
-            self.config.seed,
-            self.output / "lm" / "reference",
-            progress=self.progress,
-            desc="Reference LM",
-        )
+        with waiting_lock(self.output / "lm" / ".reference.lock"):
+            return train_language_model(
+                self.train_texts,
+                self.tokenizer,
+                self.config.scaled(self.config.lm_steps),
+                self.config.lm_batch_size,
+                self.config.seed,
+                self.output / "lm" / "reference",
+                progress=self.progress,
+                desc="Reference LM",
+            )
 
     def reverse_perplexity(self, texts: list[str], lm_dir: Path, desc: str) -> float:
         """R-PPL: PPL on the held-out sentences of an LM (same size and steps) trained on ``texts``."""

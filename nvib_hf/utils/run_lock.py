@@ -115,3 +115,23 @@ def output_dir_lock(directory: str | os.PathLike, enabled: bool = True) -> Itera
 def is_main_rank() -> bool:
     """True unless this is a non-zero rank of a torchrun / accelerate launch (``RANK`` in the environment)."""
     return os.environ.get("RANK", "0") == "0"
+
+
+@contextmanager
+def waiting_lock(lock_file: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``lock_file`` for the ``with`` block, waiting for another holder to finish.
+
+    For work that several processes may want at once and only one should do (the sweep's shared reference LM:
+    the first shard trains it, the others then load it from its cache). Without ``fcntl`` it does not lock.
+    """
+    path = Path(lock_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
