@@ -293,3 +293,22 @@ def test_resume_reaches_the_same_weights(tmp_path):
     assert a.keys() == b.keys()
     for key in a:
         assert (a[key] - b[key]).abs().max() <= 1e-6, key
+
+
+def test_reevaluation_recomputes_the_final_evaluation(tiny_model, tmp_path):
+    """``reevaluate_model_directory`` rewrites eval_results.json from the saved model: the same numbers as the
+    run's own end-of-training evaluation (its wall time kept), and the card and examples again."""
+    import shutil
+
+    from nvib_hf.training.run import reevaluate_model_directory
+
+    copy = tmp_path / "again"
+    shutil.copytree(tiny_model, copy, ignore=shutil.ignore_patterns("checkpoints"))
+    before = json.loads((copy / "eval_results.json").read_text())
+    (copy / "examples.json").unlink()
+    metrics = reevaluate_model_directory(copy, command="nvib-hf train --preset tiny")
+    after = json.loads((copy / "eval_results.json").read_text())
+    assert after == metrics and after["train_wall_time_s"] == before["train_wall_time_s"]
+    for key in ("reconstruction_loss", "vectors_kept_proportion", "bleu"):
+        assert after[key] == pytest.approx(before[key], rel=1e-4, abs=1e-6), key
+    assert (copy / "examples.json").is_file() and "nvib-hf train --preset tiny" in (copy / "README.md").read_text()

@@ -199,14 +199,20 @@ def test_large_maps_are_not_folded_for_single_queries():
 
 
 def test_folded_maps_follow_parameter_updates():
-    """The folded maps are cached per parameter version: an optimiser step or a load refolds them."""
+    """The folded maps are kept within one generation (its cache object) only: any other call folds them again, so
+    a parameter update — in place, as an optimiser step does, even one that leaves the version counter unchanged
+    (the Trainer's) — is always seen."""
+    from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+
     attention = make_attention(1).eval()
     mu, variance, pi, mask = random_mixture(1, 4, 32, seed=10)
     packed, y = pack_mixture(mu, variance, pi, mask), torch.randn(1, 2, 32, dtype=torch.float64)
+    cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
     with torch.no_grad():
+        assert attention.folded_maps(cache)[0] is attention.folded_maps(cache)[0]  # one generation: folded once
+        assert attention.folded_maps()[0] is not attention.folded_maps()[0]  # no cache: folded per call
         before = attention(y, packed)[0]
-        assert attention.folded_maps()[0] is attention.folded_maps()[0]  # cached
-        attention.v_proj.bias.add_(1.0)  # an in-place update, as an optimiser step does
+        attention.v_proj.bias.data += 1.0  # bypasses the version counter
         after = attention(y, packed)[0]
     torch.testing.assert_close(after, attention(y, packed)[0].detach(), atol=1e-12, rtol=1e-12)
     assert not torch.allclose(before, after)
