@@ -14,7 +14,9 @@ Every verdict follows a fixed rule on the rows, so ``claims.md`` is rewritten fr
   design) on BLEU: holds when the NVAE wins while keeping no more vectors (+0.05), does not hold when the stride
   baseline wins, partly on a tie;
 - claims 3 and 4 (samples, interpolation): the seeded NVAE setting against VT on three metrics each; holds when the
-  NVAE wins all three, does not hold when it wins none and loses one, partly otherwise.
+  NVAE wins all three, does not hold when it wins none and loses one, partly otherwise;
+- a comparison resting on fewer than ``MIN_SEEDS`` (3) seeds on either side says so in its reason ("indicative
+  only"): with one seed the spread is 0 and any difference decides.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from nvib_hf.experiments.metrics import is_finite_number
 from nvib_hf.reporting.formatting import format_value
 
 KEEP_BLEU_SHARE = 0.9  # "before reconstruction degrades": at least 90 % of VT's BLEU
+MIN_SEEDS = 3  # a verdict resting on fewer seeds per compared setting says so in its reason
 # (key, label, True when higher is better) of the sample and interpolation comparisons.
 SAMPLE_METRICS: tuple[tuple[str, str, bool], ...] = (
     ("sample_ppl_ratio", "judge PPL ratio (samples / real)", False),
@@ -115,11 +118,14 @@ def right_vectors_claim(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     bleu = {s: summarize(rows, s, "bleu") for s in (nvib, stride)}
     evidence = [f"{s}: kept {kept[s]}, BLEU {bleu[s]}" for s in (nvib, stride)]
     outcome = compare(bleu[nvib], bleu[stride], higher_is_better=True)
+    seeds = _seed_note(bleu[nvib], bleu[stride])
     if outcome > 0 and kept[nvib].mean <= kept[stride].mean + 0.05:
-        return _claim(2, evidence, "holds", "the NVAE's BLEU is higher by more than the seeds' spread")
+        return _claim(2, evidence, "holds", "the NVAE's BLEU is higher by more than the seeds' spread" + seeds)
     if outcome < 0:
-        return _claim(2, evidence, "does not hold", "the stride baseline's BLEU is higher by more than the spread")
-    return _claim(2, evidence, "partly", "the difference is within the seeds' spread (or the NVAE keeps more)")
+        return _claim(
+            2, evidence, "does not hold", "the stride baseline's BLEU is higher by more than the spread" + seeds
+        )
+    return _claim(2, evidence, "partly", "the difference is within the seeds' spread (or the NVAE keeps more)" + seeds)
 
 
 def versus_vt_claim(number: int, rows: Sequence[dict[str, Any]], metrics: tuple[tuple[str, str, bool], ...]):
@@ -127,14 +133,24 @@ def versus_vt_claim(number: int, rows: Sequence[dict[str, Any]], metrics: tuple[
     nvib = seeded_setting(rows, "nvib")
     if nvib is None or not any(r.get("setting") == "vae" for r in rows):
         return _claim(number, [], "not measured", "needs NVAE and vae runs")
-    evidence, outcomes = [], []
+    evidence, outcomes, seeds = [], [], ""
     for key, label, higher in metrics:
         ours, theirs = summarize(rows, nvib, key), summarize(rows, "vae", key)
         outcomes.append(compare(ours, theirs, higher))
         evidence.append(f"{label}: {nvib} {ours}, vae {theirs}")
+        seeds = seeds or _seed_note(ours, theirs)
     wins, losses = outcomes.count(1), outcomes.count(-1)
     verdict = "holds" if wins == len(metrics) else "does not hold" if wins == 0 and losses else "partly"
-    return _claim(number, evidence, verdict, f"the NVAE is better on {wins}, worse on {losses} of {len(metrics)}")
+    reason = f"the NVAE is better on {wins}, worse on {losses} of {len(metrics)}"
+    return _claim(number, evidence, verdict, reason + seeds)
+
+
+def _seed_note(*summaries: Summary) -> str:
+    """``"; n = 2 and 1 seeds, fewer than 3"`` when a compared setting has fewer than ``MIN_SEEDS`` seeds."""
+    counts = [s.count for s in summaries]
+    if min(counts) >= MIN_SEEDS:
+        return ""
+    return f"; n = {' and '.join(map(str, counts))} seeds, fewer than {MIN_SEEDS}: indicative only"
 
 
 CLAIMS: dict[int, str] = {

@@ -65,7 +65,7 @@ def plateau_exit_step(log_history: Sequence[dict[str, Any]], threshold: float = 
     """
     for entry in log_history:
         value = entry.get("reconstruction_loss")
-        if is_finite_number(value) and value < threshold and "step" in entry:
+        if isinstance(value, (int, float)) and is_finite_number(value) and value < threshold and "step" in entry:
             return float(entry["step"])
     return NAN
 

@@ -13,9 +13,8 @@ with a check of its width against ``config.latent_dim``.
 
 from __future__ import annotations
 
-import weakref
-
 import math
+import weakref
 from typing import NamedTuple
 
 import torch
