@@ -1,5 +1,6 @@
 # Copyright 2026 the nvib-hf developers. Licensed under the Apache License, Version 2.0.
-"""The paper's comparison (Henderson & Fehr, ICLR 2023): the NVAE at several λ_D against the Transformer baselines.
+"""The paper's comparison (Henderson & Fehr, ICLR 2023): the NVAE frontier over δ_end against the Transformer
+baselines and the VT-stride baseline, the claims' points with extra seeds (``sweep_options.py``).
 
 ``run_sweep(SweepConfig(...))`` trains every model with the same encoder/decoder sizes and step budget
 (``run_training``), measures reconstruction, prior generation and interpolation (``docs/metrics.md`` defines every
