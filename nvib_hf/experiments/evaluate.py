@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from nvib_hf.evaluation.sample_quality import repeat_rate
 from nvib_hf.experiments.context import SweepContext, word_pieces
 from nvib_hf.experiments.metrics import (
     NAN,
@@ -43,8 +44,6 @@ def prior_samples(model: Any, tokenizer: Any, count: int, seed: int, batch_size:
 
 def sample_metrics(texts: list[str], context: SweepContext) -> dict[str, float]:
     """F-PPL, distinct-1/2, copy rate and repeat rate of a set of sentences (generated or real)."""
-    from nvib_hf.evaluation.sample_quality import repeat_rate
-
     pieces = word_pieces(texts, context.tokenizer)
     return {
         "f_ppl": context.forward_perplexity(texts),
@@ -80,8 +79,6 @@ def interpolation_paths(
 def interpolation_metrics(paths: list[list[str]], context: SweepContext) -> dict[str, float]:
     """Mean token edit distance and change share of consecutive decodes; F-PPL and repeat rate of the decodes with
     0 < τ < 1."""
-    from nvib_hf.evaluation.sample_quality import repeat_rate
-
     tokens = [word_pieces(path, context.tokenizer) for path in paths]
     inner = [text for path in paths for text in path[1:-1]]
     return {

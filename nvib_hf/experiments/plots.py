@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from nvib_hf.experiments.claims import summarize
 from nvib_hf.experiments.metrics import is_finite_number
 
 CURVE_STYLES: dict[str, tuple[str, str, str]] = {
@@ -36,8 +37,6 @@ def _new_figure(columns: int) -> Any:
 
 def _setting_points(rows: list[dict[str, Any]], bottleneck: str, x: str, y: str) -> list[tuple[float, ...]]:
     """(x mean, y mean, x spread, y spread) of each setting of ``bottleneck`` over its seeds, sorted by x."""
-    from nvib_hf.experiments.claims import summarize
-
     settings = sorted({r["setting"] for r in rows if r.get("bottleneck") == bottleneck and _finite(r, x, y)})
     points = []
     for setting in settings:

@@ -24,7 +24,7 @@ from nvib_hf.experiments.outputs import (
     write_json,
 )
 from nvib_hf.experiments.sweep_options import ModelSpec, SweepConfig
-from nvib_hf.training.run import run_training
+from nvib_hf.training.run import generation_eval_count, run_training
 
 
 def config_signature(config: SweepConfig) -> str:
@@ -81,8 +81,8 @@ def data_row(context: SweepContext) -> dict[str, Any]:
     """Reference row "data": real test sentences scored like prior samples (cached in ``OUTPUT/lm/data.json``).
 
     F-PPL, distinct-n, copy and repeat rate of the first ``num_prior_samples`` test sentences; R-PPL of an LM
-    trained on ``num_prior_samples`` random training sentences; the external judge's perplexity of the first 200
-    test sentences (the references of every model's judge ratio) when the judge is installed.
+    trained on ``num_prior_samples`` random training sentences; the external judge's perplexity of the test
+    sentences every model's judge ratio divides by (the first 200) when the judge is installed.
     """
     cache = context.output / "lm" / "data.json"
     if cache.is_file():
@@ -92,11 +92,12 @@ def data_row(context: SweepContext) -> dict[str, Any]:
     row |= {"bottleneck": "", "interp_mode": ""}
     row |= dict.fromkeys(RECONSTRUCTION_KEYS + INTERPOLATION_KEYS + JUDGE_KEYS, NAN)
     row |= {"plateau_exit_step": NAN, "kl_start_step": NAN}
-    row |= sample_metrics(list(context.sentences["test"]["text"])[: config.num_prior_samples], context)
+    test = list(context.sentences["test"]["text"])
+    row |= sample_metrics(test[: config.num_prior_samples], context)
     train = context.train_texts
     chosen = random.Random(config.seed).sample(train, min(config.num_prior_samples, len(train)))
     row["r_ppl"] = context.reverse_perplexity(chosen, context.output / "lm" / "data_rppl", "R-PPL LM data")
-    row["judge_ppl_samples"] = reference_judge_perplexity(list(context.sentences["test"]["text"])[:200])
+    row["judge_ppl_samples"] = reference_judge_perplexity(test[: generation_eval_count(config.eval_sentences)])
     row |= {"train_wall_time_s": NAN, "eval_wall_time_s": NAN}
     write_json(cache, {"signature": config_signature(config), "row": row})
     return row

@@ -9,8 +9,8 @@ metric) and writes, to ``OUTPUT``:
 - ``runs/NAME/``: the model directory of each run (model card re-written with every metric), ``metrics.json``,
   ``prior_samples.txt``, ``interpolations.json`` and the R-PPL language model ``rppl_lm/``;
 - ``lm/reference``: the reference LM of F-PPL (trained once on the training split);
-- ``results.md``, ``results.csv``, ``bleu_vs_vectors_kept.png``, ``samples_vs_reconstruction.png, claims.md``,
-  ``interpolations.txt`` and ``run_info.json``.
+- ``results.md``, ``results.csv``, ``claims.md``, ``claims.json``, ``bleu_vs_vectors_kept.png``,
+  ``samples_vs_reconstruction.png``, ``interpolations.txt`` and ``run_info.json``.
 
 The sweep resumes: a model whose ``eval_results.json`` and ``metrics.json`` exist is skipped, a model with only
 ``eval_results.json`` is re-evaluated without retraining, and an interrupted training continues from its last

@@ -205,6 +205,17 @@ def write_model_files(out: Path, model_name: str, result: TrainResult, model, to
     )
 
 
+# Prior samples (and a tenth as many interpolation pairs) of the end-of-run evaluation; the judge's references are
+# the first this many test sentences.
+GENERATION_EVAL_SAMPLES = 200
+
+
+def generation_eval_count(eval_samples: int | None) -> int:
+    """Prior samples and judge references of ``final_evaluation``: 200, or fewer with fewer test sentences (the tiny
+    preset's 64: 64 samples, 6 paths)."""
+    return min(GENERATION_EVAL_SAMPLES, eval_samples or GENERATION_EVAL_SAMPLES)
+
+
 def final_evaluation(model, tokenizer, sentences, test, options: TrainOptions) -> tuple[dict[str, Any], dict[str, Any]]:
     """The end-of-run evaluation on the first ``eval_samples`` test sentences: reconstruction (CE, BLEU, exact
     match), latent usage, prior-sample and interpolation quality (judged when the external judge is installed) and
@@ -214,7 +225,7 @@ def final_evaluation(model, tokenizer, sentences, test, options: TrainOptions) -
     metrics.update(latent_usage(model, test, batch_size=options.batch_size))
     texts = list(sentences["test"]["text"])
     if model.bottleneck.has_prior:  # the plain auto-encoder ("none") has no prior to sample
-        count = min(200, options.eval_samples or 200)  # the tiny preset's 64 test sentences: 64 samples, 6 paths
+        count = generation_eval_count(options.eval_samples)
         metrics.update(judged_generation_metrics(model, tokenizer, texts, options.seed, count, max(count // 10, 1)))
     return metrics, collect_examples(model, tokenizer, texts, options.num_examples, options.seed)
 
