@@ -164,6 +164,24 @@ def test_bad_training_numbers_fail_before_any_work(flags, message, runs, tmp_pat
     assert not runs and not output.exists()
 
 
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"RANK": "x", "WORLD_SIZE": "2"}, "RANK must be an integer, got 'x'"),
+        ({"RANK": "2", "WORLD_SIZE": "2"}, "RANK must be in [0, WORLD_SIZE), got RANK=2, WORLD_SIZE=2"),
+        ({"LOCAL_RANK": "-1"}, "LOCAL_RANK must be in [0, LOCAL_WORLD_SIZE)"),
+        ({"WORLD_SIZE": "0"}, "RANK must be in [0, WORLD_SIZE)"),
+    ],
+)
+def test_a_broken_launcher_environment_fails_before_any_work(environ, message, runs, tmp_path, monkeypatch, capsys):
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    output = tmp_path / "out"
+    assert main([*TINY, "--output-dir", str(output)]) == 2
+    assert message in one_line_error(capsys, "train")
+    assert not runs and not output.exists()
+
+
 def test_bad_number_in_a_config_file(runs, tmp_path, capsys):
     config = tmp_path / "c.yaml"
     config.write_text("learning_rate: 3e-4\n")  # YAML 1.1 reads this as the string "3e-4"

@@ -457,8 +457,9 @@ def test_launcher_shard_reads_rank_and_world_size(monkeypatch):
     assert launcher_shard({}) == Shard(0, 1) and launcher_shard({"RANK": "2", "WORLD_SIZE": "3"}) == Shard(2, 3)
     with pytest.raises(ValueError, match="RANK must be in"):
         launcher_shard({"RANK": "3", "WORLD_SIZE": "3"})
-    with pytest.raises(ValueError, match="must be integers"):
+    with pytest.raises(ValueError, match="RANK must be an integer, got 'one'"):
         launcher_shard({"RANK": "one"})
+    assert launcher_shard({"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1"}) == Shard(1, 2)  # no LOCAL_WORLD_SIZE
     for name in LAUNCHER_VARIABLES:
         monkeypatch.setenv(name, "0")
     detach_from_launcher()

@@ -9,8 +9,16 @@ from pathlib import Path
 
 from nvib_hf.training.options import TrainOptions
 from nvib_hf.utils.config_files import CliError
+from nvib_hf.utils.launcher import launcher_ranks
 
-__all__ = ["check_generation_flags", "check_model_path", "check_output_dir", "check_sentence", "require_at_least"]
+__all__ = [
+    "check_generation_flags",
+    "check_launcher_environment",
+    "check_model_path",
+    "check_output_dir",
+    "check_sentence",
+    "require_at_least",
+]
 
 
 def check_model_path(path: str) -> None:
@@ -54,3 +62,11 @@ def check_output_dir(options: TrainOptions, args: argparse.Namespace) -> None:
             "training, or choose another --output-dir."
         )
     resume_checkpoint(str(out / "checkpoints"), args.resume)  # the Trainer's output_dir (training_arguments)
+
+
+def check_launcher_environment() -> None:
+    """Under torchrun / accelerate launch: RANK, WORLD_SIZE, LOCAL_RANK and LOCAL_WORLD_SIZE are valid integers."""
+    try:
+        launcher_ranks()
+    except ValueError as error:
+        raise CliError(str(error)) from error

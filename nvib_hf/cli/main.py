@@ -26,6 +26,7 @@ from nvib_hf.cli.arguments import (
 )
 from nvib_hf.cli.checks import (
     check_generation_flags,
+    check_launcher_environment,
     check_model_path,
     check_output_dir,
     check_sentence,
@@ -88,6 +89,7 @@ def command_train(args: argparse.Namespace) -> None:
         options = TrainOptions.from_dict(values)
     except (TypeError, ValueError) as error:
         raise CliError(str(error)) from error
+    check_launcher_environment()
     check_output_dir(options, args)
     command = (
         "nvib-hf " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else "nvib-hf train"

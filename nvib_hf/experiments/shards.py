@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from nvib_hf.utils.launcher import launcher_ranks
+
 # What torchrun / accelerate launch set for a distributed job (torch.distributed.run's worker environment).
 LAUNCHER_VARIABLES: tuple[str, ...] = (
     "RANK",
@@ -56,17 +58,9 @@ class Shard:
 def launcher_shard(environ: dict[str, str] | None = None) -> Shard:
     """The shard of this process from ``RANK`` / ``WORLD_SIZE`` (``Shard(0, 1)`` without a launcher).
 
-    Raises ValueError naming the variable when they are not integers with 0 ≤ RANK < WORLD_SIZE.
+    Raises ValueError naming the variable when they are not integers with 0 ≤ RANK < WORLD_SIZE (``launcher_ranks``).
     """
-    env = os.environ if environ is None else environ
-    try:
-        rank, world_size = int(env.get("RANK", "0")), int(env.get("WORLD_SIZE", "1"))
-    except ValueError as error:
-        raise ValueError(
-            f"RANK and WORLD_SIZE must be integers, got {env.get('RANK')!r}, {env.get('WORLD_SIZE')!r}"
-        ) from error
-    if world_size < 1 or not 0 <= rank < world_size:
-        raise ValueError(f"RANK must be in [0, WORLD_SIZE), got RANK={rank}, WORLD_SIZE={world_size}.")
+    rank, world_size = launcher_ranks(environ)
     return Shard(rank, world_size)
 
 
