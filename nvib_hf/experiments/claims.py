@@ -141,7 +141,8 @@ def versus_vt_claim(number: int, rows: Sequence[dict[str, Any]], metrics: tuple[
         seeds = seeds or _seed_note(ours, theirs)
     wins, losses = outcomes.count(1), outcomes.count(-1)
     verdict = "holds" if wins == len(metrics) else "does not hold" if wins == 0 and losses else "partly"
-    reason = f"the NVAE is better on {wins}, worse on {losses} of {len(metrics)}"
+    ties = len(metrics) - wins - losses
+    reason = f"the NVAE is better on {wins}, worse on {losses}, within the seeds' spread on {ties} of {len(metrics)}"
     return _claim(number, evidence, verdict, reason + seeds)
 
 
