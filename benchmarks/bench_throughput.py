@@ -14,6 +14,7 @@ hits all of them alike. The reference is the default before the throughput work:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import statistics
 import time
@@ -25,6 +26,8 @@ from nvib_hf.data import load_sentences, load_tokenizer
 from nvib_hf.data.collator import NvaeDataCollator
 from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
 from nvib_hf.training.options import TrainOptions
+from nvib_hf.training.precision import attention_kernels, resolve_bf16
+from nvib_hf.utils.allocator import GLIBC_DEFAULT_LIMITS, KEEP_FREED_LIMITS, set_malloc_limits
 
 
 @dataclass
@@ -33,23 +36,33 @@ class Case:
     overrides: dict  # TrainOptions fields over the preset (the reference: TrainOptions' own defaults)
     preset: str | None = "default"
     compile: bool = False
+    flash_attention: bool = False  # keep SDPA's flash kernel under bf16 (what training did before the math kernel)
 
     def options(self) -> TrainOptions:
         """The reference (``preset=None``) is the default before the throughput work: ``TrainOptions()``'s values,
-        i.e. bert-base-uncased word pieces, d_model 128, 2+2 post-LN layers, 4 heads, dropout 0.1, batch 32, fp32."""
+        i.e. bert-base-uncased word pieces, d_model 128, 2+2 post-LN layers, 4 heads, dropout 0.1, batch 32, fp32,
+        glibc's own malloc thresholds."""
         if self.preset is None:
-            return TrainOptions.from_dict(self.overrides)
+            return TrainOptions.from_dict({"keep_freed_memory": False, **self.overrides})
         return TrainOptions.from_preset(self.preset, **self.overrides)
+
+    def kernels(self, bf16: bool) -> contextlib.AbstractContextManager:
+        """The SDPA kernels ``NvaeTrainer`` trains with (``attention_kernels``), or the flash kernel."""
+        return contextlib.nullcontext() if self.flash_attention else attention_kernels(bf16, "cpu")
 
 
 def cases() -> list[Case]:
+    fp32_glibc = {"bf16": False, "keep_freed_memory": False}
     return [
         Case("reference: bert-base-uncased 30k, batch 32, fp32", {}, preset=None),
-        Case("default preset (8k word pieces, batch 32, fp32)", {}),
-        Case("default, dropout 0", {"dropout": 0.0}),
+        Case("default preset (8k; bf16 auto, with the SDPA math kernel; freed memory kept)", {}),
+        Case("default, fp32", {"bf16": False}),
+        Case("default, glibc's malloc thresholds", {"keep_freed_memory": False}),
+        Case("default, bf16 with SDPA's flash kernel", {}, flash_attention=True),
+        Case("default, fp32, glibc's malloc thresholds (the fifth session's default)", fp32_glibc),
+        Case("fifth session's default, dropout 0.1", {**fp32_glibc, "dropout": 0.1}),
         Case("default, batch 64", {"batch_size": 64}),
         Case("default, batch 128", {"batch_size": 128}),
-        Case("default, bf16 autocast", {"bf16": True}),
         Case("default, torch.compile", {}, compile=True),
     ]
 
@@ -72,11 +85,18 @@ def build(case: Case, texts: list[str]):
     batches = [collate([{"input_ids": x, "labels": x[1:]} for x in chunk]) for chunk in chunks]
     if case.compile:
         model.forward = torch.compile(model.forward, dynamic=True)
-    return model, optimiser, batches, options.bf16
+    return model, optimiser, batches, resolve_bf16(options.bf16)
 
 
-def train_step(model, optimiser, batch, bf16: bool) -> int:
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+def use_allocator(case: Case) -> None:
+    """glibc's thresholds for this case: kept freed memory (``keep_freed_memory``, the default) or glibc's own
+    dynamic thresholds in their converged state (mmap 32 MiB, trim 64 MiB), so that cases can alternate in one
+    process."""
+    set_malloc_limits(*(KEEP_FREED_LIMITS if case.options().keep_freed_memory else GLIBC_DEFAULT_LIMITS))
+
+
+def train_step(model, optimiser, batch, bf16: bool, kernels: contextlib.AbstractContextManager) -> int:
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16), kernels:
         loss = model(**batch).loss
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -88,10 +108,11 @@ def train_step(model, optimiser, batch, bf16: bool) -> int:
 def timed_block(state, case: Case, steps: int) -> tuple[float, float]:
     """(target tokens per second, sentences per second) over ``steps`` steps (the batches cycle)."""
     model, optimiser, batches, cursor, bf16 = state
+    use_allocator(case)
     tokens, sentences, start = 0, 0, time.perf_counter()
     for _ in range(steps):
         batch = batches[cursor[0] % len(batches)]
-        tokens += train_step(model, optimiser, batch, bf16)
+        tokens += train_step(model, optimiser, batch, bf16, case.kernels(bf16))
         sentences += batch["input_ids"].shape[0]
         cursor[0] += 1
     elapsed = time.perf_counter() - start
@@ -103,9 +124,10 @@ def profile(state, case: Case, top: int = 8) -> str:
     from torch.profiler import profile as torch_profile
 
     model, optimiser, batches, _, bf16 = state
+    use_allocator(case)
     with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
         for batch in batches[:3]:
-            train_step(model, optimiser, batch, bf16)
+            train_step(model, optimiser, batch, bf16, case.kernels(bf16))
     return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=top)
 
 
@@ -115,7 +137,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="interleaved repeats (medians are reported)")
     parser.add_argument("--sentences", type=int, default=6000, help="training sentences to batch")
     parser.add_argument("--cases", type=int, nargs="*", help="indices of cases() to run (0, the reference, always)")
-    parser.add_argument("--profile", action="store_true", help="print the top operators of the first two cases")
+    parser.add_argument("--profile", action="store_true", help="print the top operators of the first cases")
+    parser.add_argument("--profile-cases", type=int, default=2, help="how many of the chosen cases --profile covers")
     args = parser.parse_args()
     all_cases = cases()
     chosen = [all_cases[0]] + [all_cases[i] for i in (args.cases or range(1, len(all_cases))) if i != 0]
@@ -143,7 +166,7 @@ def main() -> None:
             f"{sentences / reference[1]:.2f}x |"
         )
     if args.profile:
-        for case in chosen[:2]:
+        for case in chosen[: args.profile_cases]:
             print(f"\n## top operators: {case.name}\n{profile(states[case.name], case)}")
 
 

@@ -201,7 +201,9 @@ class SweepConfig:
 
     def base_train_values(self) -> dict[str, Any]:
         """The `default` preset, ``SWEEP_TRAIN_DEFAULTS`` and ``train`` (models merged), step counts scaled."""
-        preset = {k: v for k, v in PRESETS["default"].items() if k != "output_dir"}
+        # bf16 (a speed setting of the main job since the sixth session) is left to TrainOptions' fp32: the committed
+        # sweep was trained in fp32; `train: {bf16: null}` follows the main job.
+        preset = {k: v for k, v in PRESETS["default"].items() if k not in ("output_dir", "bf16")}
         values = {**preset, **SWEEP_TRAIN_DEFAULTS, **self.train}
         values["model"] = {**preset.get("model", {}), **self.train.get("model", {})}
         values.update({name: self.scaled(values[name]) for name in STEP_FIELDS if values.get(name) is not None})

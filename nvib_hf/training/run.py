@@ -28,8 +28,10 @@ from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
 from nvib_hf.training.checkpointing import ModelSaveError, failure_reason, publish_files
 from nvib_hf.training.options import PRESETS as PRESETS  # re-exported: the presets live in options.py
 from nvib_hf.training.options import TrainOptions
+from nvib_hf.training.precision import resolve_bf16
 from nvib_hf.training.schedules import DecaySchedule
 from nvib_hf.training.trainer import NvaeTrainer
+from nvib_hf.utils.allocator import keep_freed_memory
 from nvib_hf.utils.run_lock import is_main_rank, output_dir_lock
 
 
@@ -107,7 +109,7 @@ def training_arguments(options: TrainOptions) -> Seq2SeqTrainingArguments:
         eval_steps=eval_steps,
         seed=options.seed,
         data_seed=options.seed,
-        bf16=options.bf16,
+        bf16=resolve_bf16(options.bf16),
         report_to=report_to,
         use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=0,
@@ -276,7 +278,7 @@ def card_training_args(options: TrainOptions) -> dict[str, Any]:
         "bf16",
         "max_train_sentences",
     )
-    return {key: getattr(options, key) for key in keys}
+    return {key: getattr(options, key) for key in keys} | {"bf16": resolve_bf16(options.bf16)}  # auto: as trained
 
 
 def run_training(options: TrainOptions, *, resume: bool = False, command: str = "") -> TrainResult:
@@ -292,6 +294,8 @@ def run_training(options: TrainOptions, *, resume: bool = False, command: str = 
 
 def _run_training(options: TrainOptions, *, resume: bool, command: str) -> TrainResult:
     start = time.time()
+    if options.keep_freed_memory:
+        keep_freed_memory()
     torch.manual_seed(options.seed)
     tokenizer, sentences, tokenized, length_probs = prepare_data(options)
     model = NvaeForConditionalGeneration(options.model_config(tokenizer, length_probs))

@@ -11,6 +11,7 @@ evaluation as a plain function), the collator in ``nvib_hf.data.collator``.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any, cast
 
@@ -29,6 +30,7 @@ from nvib_hf.evaluation.reconstruction import (
     text_metrics,
 )
 from nvib_hf.training.checkpointing import ResumableTrainerMixin
+from nvib_hf.training.precision import attention_kernels
 from nvib_hf.training.schedules import DecaySchedule, KLSchedule, RampSchedule
 from nvib_hf.utils.model_modes import evaluation_mode
 
@@ -137,6 +139,13 @@ class NvaeTrainer(ResumableTrainerMixin, Seq2SeqTrainer):
         self._accumulated_counts: tuple[torch.Tensor, int] | None = None
 
     # --- KL weights ------------------------------------------------------------------------------------------------
+    def compute_loss_context_manager(self) -> contextlib.AbstractContextManager:
+        """The Trainer's autocast context, plus the attention kernels of ``attention_kernels``."""
+        stack = contextlib.ExitStack()
+        stack.enter_context(super().compute_loss_context_manager())
+        stack.enter_context(attention_kernels(self.args.bf16, self.args.device.type))
+        return stack
+
     def kl_weights(self, step: int | None = None) -> tuple[float, float]:
         """(λ_G, λ_D) at ``step`` (default: the current global step) from the schedules or the model config."""
         step = self.state.global_step if step is None else step
