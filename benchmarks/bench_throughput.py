@@ -8,17 +8,22 @@ Usage::
 Every case trains the NVAE of the ``default`` preset (forward, backward, clipping, AdamW) on real batches of the
 shipped corpus; cases are interleaved (one timed block of ``--steps`` steps per case per repeat) so that machine noise
 hits all of them alike. The reference is the default before the throughput work: bert-base-uncased word pieces
-(30,522), batch 32, fp32. Throughput = target tokens (labels ≠ −100) per second of wall time.
+(30,522), batch 32, fp32, glibc's own malloc thresholds. Throughput = target tokens (labels ≠ −100) per second of wall
+time. The cases whose options keep freed memory (``keep_freed_memory``, ``nvib_hf/utils/allocator.py``) run in one
+worker process that sets it at its start, the others in a second worker that leaves glibc as it is; the two take
+turns (one waits while the other runs).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import multiprocessing
 import random
 import statistics
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -27,7 +32,7 @@ from nvib_hf.data.collator import NvaeDataCollator
 from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
 from nvib_hf.training.options import TrainOptions
 from nvib_hf.training.precision import attention_kernels, resolve_bf16
-from nvib_hf.utils.allocator import GLIBC_DEFAULT_LIMITS, KEEP_FREED_LIMITS, set_malloc_limits
+from nvib_hf.utils.allocator import keep_freed_memory
 
 
 @dataclass
@@ -88,13 +93,6 @@ def build(case: Case, texts: list[str]):
     return model, optimiser, batches, resolve_bf16(options.bf16)
 
 
-def use_allocator(case: Case) -> None:
-    """glibc's thresholds for this case: kept freed memory (``keep_freed_memory``, the default) or glibc's own
-    dynamic thresholds in their converged state (mmap 32 MiB, trim 64 MiB), so that cases can alternate in one
-    process."""
-    set_malloc_limits(*(KEEP_FREED_LIMITS if case.options().keep_freed_memory else GLIBC_DEFAULT_LIMITS))
-
-
 def train_step(model, optimiser, batch, bf16: bool, kernels: contextlib.AbstractContextManager) -> int:
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16), kernels:
         loss = model(**batch).loss
@@ -108,7 +106,6 @@ def train_step(model, optimiser, batch, bf16: bool, kernels: contextlib.Abstract
 def timed_block(state, case: Case, steps: int) -> tuple[float, float]:
     """(target tokens per second, sentences per second) over ``steps`` steps (the batches cycle)."""
     model, optimiser, batches, cursor, bf16 = state
-    use_allocator(case)
     tokens, sentences, start = 0, 0, time.perf_counter()
     for _ in range(steps):
         batch = batches[cursor[0] % len(batches)]
@@ -124,17 +121,53 @@ def profile(state, case: Case, top: int = 8) -> str:
     from torch.profiler import profile as torch_profile
 
     model, optimiser, batches, _, bf16 = state
-    use_allocator(case)
     with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
         for batch in batches[:3]:
             train_step(model, optimiser, batch, bf16, case.kernels(bf16))
     return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=top)
 
 
+def worker(connection, chosen: list[Case], sentences: int, keep_freed: bool) -> None:
+    """One process per allocator setting, so that glibc's own thresholds stay untouched where a case asks for them:
+    builds its cases, then answers ("time", name, steps) and ("profile", name) requests until ("stop",)."""
+    if keep_freed:
+        keep_freed_memory()
+    texts = list(load_sentences(max_sentences=sentences)["train"]["text"])
+    by_name = {case.name: case for case in chosen}
+    states = {}
+    for case in chosen:
+        model, optimiser, batches, bf16 = build(case, texts)
+        states[case.name] = (model, optimiser, batches, [0], bf16)
+        timed_block(states[case.name], case, 2)  # warm-up
+    connection.send("ready")
+    while (request := connection.recv())[0] != "stop":
+        if request[0] == "time":
+            connection.send(timed_block(states[request[1]], by_name[request[1]], request[2]))
+        else:
+            connection.send(profile(states[request[1]], by_name[request[1]]))
+
+
+def start_workers(chosen: list[Case], sentences: int) -> dict[str, Any]:
+    """The connection that serves each case: one worker for glibc's own thresholds, one for kept freed memory."""
+    context = multiprocessing.get_context("spawn")
+    served: dict[str, Any] = {}
+    for keep_freed in (False, True):
+        group = [case for case in chosen if case.options().keep_freed_memory == keep_freed]
+        if not group:
+            continue
+        parent, child = context.Pipe()
+        context.Process(target=worker, args=(child, group, sentences, keep_freed), daemon=True).start()
+        served.update({case.name: parent for case in group})
+    for connection in set(served.values()):
+        if connection.recv() != "ready":
+            raise RuntimeError("a benchmark worker failed to start")
+    return served
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=6, help="timed steps per case per repeat")
-    parser.add_argument("--repeats", type=int, default=5, help="interleaved repeats (medians are reported)")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per case per repeat")
+    parser.add_argument("--repeats", type=int, default=7, help="interleaved repeats (medians are reported)")
     parser.add_argument("--sentences", type=int, default=6000, help="training sentences to batch")
     parser.add_argument("--cases", type=int, nargs="*", help="indices of cases() to run (0, the reference, always)")
     parser.add_argument("--profile", action="store_true", help="print the top operators of the first cases")
@@ -142,16 +175,12 @@ def main() -> None:
     args = parser.parse_args()
     all_cases = cases()
     chosen = [all_cases[0]] + [all_cases[i] for i in (args.cases or range(1, len(all_cases))) if i != 0]
-    texts = list(load_sentences(max_sentences=args.sentences)["train"]["text"])
-    states = {}
-    for case in chosen:
-        model, optimiser, batches, bf16 = build(case, texts)
-        states[case.name] = (model, optimiser, batches, [0], bf16)
-        timed_block(states[case.name], case, 2)  # warm-up
+    served = start_workers(chosen, args.sentences)
     results: dict[str, list[tuple[float, float]]] = {case.name: [] for case in chosen}
-    for _ in range(args.repeats):
+    for _ in range(args.repeats):  # one worker runs at a time: the other waits for its next request
         for case in chosen:
-            results[case.name].append(timed_block(states[case.name], case, args.steps))
+            served[case.name].send(("time", case.name, args.steps))
+            results[case.name].append(served[case.name].recv())
     medians = {name: [statistics.median(r[i] for r in runs) for i in (0, 1)] for name, runs in results.items()}
     reference = medians[chosen[0].name]
     print(
@@ -167,7 +196,10 @@ def main() -> None:
         )
     if args.profile:
         for case in chosen[: args.profile_cases]:
-            print(f"\n## top operators: {case.name}\n{profile(states[case.name], case)}")
+            served[case.name].send(("profile", case.name))
+            print(f"\n## top operators: {case.name}\n{served[case.name].recv()}")
+    for connection in set(served.values()):
+        connection.send(("stop",))
 
 
 if __name__ == "__main__":
