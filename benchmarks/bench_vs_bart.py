@@ -30,6 +30,7 @@ from transformers import BartConfig, BartForConditionalGeneration
 
 from nvib_hf.models.nvae.configuration_nvae import NvaeConfig
 from nvib_hf.models.nvae.modeling_nvae import NvaeForConditionalGeneration
+from nvib_hf.training.precision import attention_kernels
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,8 @@ def train_step_fn(model: torch.nn.Module, inputs: dict, bf16: bool) -> Callable[
     model.train()
 
     def step() -> None:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        # Both models with the kernels NvaeTrainer uses (bf16 on a CPU: SDPA's math kernel, training/precision.py).
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16), attention_kernels(bf16, "cpu"):
             loss = model(**inputs).loss
         loss.backward()
         optimiser.step()

@@ -106,6 +106,14 @@ def test_trainer_steps_under_bf16_run_in_bf16_with_the_math_kernel(tmp_path, mon
     )
     torch.manual_seed(0)
     before = _kernels_in_use()
-    NvaeTrainer(NvaeForConditionalGeneration(tiny_config()), args, train_dataset=data).train()
+    trainer = NvaeTrainer(NvaeForConditionalGeneration(tiny_config()), args, train_dataset=data)
+    trainer.train()
     assert seen and all(entry == (torch.bfloat16, (False, True)) for entry in seen)
     assert _kernels_in_use() == before
+    # After training the model evaluates as saved and loaded: in fp32, not under the training autocast.
+    batch = {"input_ids": torch.tensor(ids[:2]), "labels": torch.tensor([x[1:] for x in ids[:2]])}
+    model = trainer.plain_model().eval()
+    seen.clear()
+    with torch.no_grad():
+        assert model(**batch).logits.dtype == torch.float32
+    assert seen and all(dtype == torch.float32 for dtype, _ in seen)

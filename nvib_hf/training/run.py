@@ -327,6 +327,7 @@ def _run_training(options: TrainOptions, *, resume: bool, command: str) -> Train
     if not result.finished:
         result.wall_time_s = time.time() - start
         return result
+    model = trainer.plain_model()  # fp32 again after bf16 training: the model as saved and loaded
     result.metrics, result.examples = final_evaluation(model, tokenizer, sentences, tokenized["test"], options)
     result.log_history = list(trainer.state.log_history)
     result.wall_time_s = time.time() - start

@@ -139,6 +139,12 @@ class NvaeTrainer(ResumableTrainerMixin, Seq2SeqTrainer):
         self._accumulated_counts: tuple[torch.Tensor, int] | None = None
 
     # --- KL weights ------------------------------------------------------------------------------------------------
+    def plain_model(self) -> torch.nn.Module:
+        """The trained model as ``from_pretrained`` loads it: mixed-precision training leaves accelerate's autocast
+        wrapper on ``model.forward``; this removes it in place, so that an evaluation after training gives the
+        numbers a user gets from the saved model (fp32), not those of the training precision."""
+        return self.accelerator.unwrap_model(self.model, keep_fp32_wrapper=False)
+
     def compute_loss_context_manager(self) -> contextlib.AbstractContextManager:
         """The Trainer's autocast context, plus the attention kernels of ``attention_kernels``."""
         stack = contextlib.ExitStack()
