@@ -117,3 +117,7 @@ def test_trainer_steps_under_bf16_run_in_bf16_with_the_math_kernel(tmp_path, mon
     with torch.no_grad():
         assert model(**batch).logits.dtype == torch.float32
     assert seen and all(dtype == torch.float32 for dtype, _ in seen)
+    # ... with the forward's own decorators intact: return_dict (can_return_tuple), and generate(), which passes it.
+    assert isinstance(model(**batch, return_dict=False), tuple)
+    generated = model.generate(input_ids=batch["input_ids"], max_new_tokens=3, do_sample=False)
+    assert generated.shape[0] == 2

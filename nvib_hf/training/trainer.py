@@ -142,8 +142,16 @@ class NvaeTrainer(ResumableTrainerMixin, Seq2SeqTrainer):
     def plain_model(self) -> torch.nn.Module:
         """The trained model as ``from_pretrained`` loads it: mixed-precision training leaves accelerate's autocast
         wrapper on ``model.forward``; this removes it in place, so that an evaluation after training gives the
-        numbers a user gets from the saved model (fp32), not those of the training precision."""
-        return self.accelerator.unwrap_model(self.model, keep_fp32_wrapper=False)
+        numbers a user gets from the saved model (fp32), not those of the training precision.
+
+        accelerate keeps the forward it wrapped as ``model._original_forward``; that is restored here rather than with
+        ``unwrap_model(keep_fp32_wrapper=False)``, which (accelerate 1.x) follows ``__wrapped__`` through the
+        model's own decorators too (``can_return_tuple``, ``deprecate_kwarg``) and so breaks ``return_dict``."""
+        model = self.accelerator.unwrap_model(self.model)
+        original_forward = model.__dict__.pop("_original_forward", None)
+        if original_forward is not None:
+            model.forward = original_forward  # bound to the model, with its decorators
+        return model
 
     def compute_loss_context_manager(self) -> contextlib.AbstractContextManager:
         """The Trainer's autocast context, plus the attention kernels of ``attention_kernels``."""
