@@ -139,6 +139,15 @@ class NvaeTrainer(ResumableTrainerMixin, Seq2SeqTrainer):
         self._accumulated_counts: tuple[torch.Tensor, int] | None = None
 
     # --- KL weights ------------------------------------------------------------------------------------------------
+    def kl_weights(self, step: int | None = None) -> tuple[float, float]:
+        """(λ_G, λ_D) at ``step`` (default: the current global step) from the schedules or the model config."""
+        step = self.state.global_step if step is None else step
+        config = self.accelerator.unwrap_model(self.model).config
+        lam_g = self.kl_gaussian_schedule(step) if self.kl_gaussian_schedule is not None else config.lambda_gaussian
+        lam_d = self.kl_dirichlet_schedule(step) if self.kl_dirichlet_schedule is not None else config.lambda_dirichlet
+        return float(lam_g), float(lam_d)
+
+    # --- training --------------------------------------------------------------------------------------------------
     def plain_model(self) -> torch.nn.Module:
         """The trained model as ``from_pretrained`` loads it: mixed-precision training leaves accelerate's autocast
         wrapper on ``model.forward``; this removes it in place, so that an evaluation after training gives the
@@ -154,21 +163,13 @@ class NvaeTrainer(ResumableTrainerMixin, Seq2SeqTrainer):
         return model
 
     def compute_loss_context_manager(self) -> contextlib.AbstractContextManager:
-        """The Trainer's autocast context, plus the attention kernels of ``attention_kernels``."""
+        """The Trainer's own context plus the attention kernels of ``attention_kernels`` (autocast itself is
+        accelerate's wrapper of ``model.forward``, so the kernels are chosen from ``args.bf16``)."""
         stack = contextlib.ExitStack()
         stack.enter_context(super().compute_loss_context_manager())
         stack.enter_context(attention_kernels(self.args.bf16, self.args.device.type))
         return stack
 
-    def kl_weights(self, step: int | None = None) -> tuple[float, float]:
-        """(λ_G, λ_D) at ``step`` (default: the current global step) from the schedules or the model config."""
-        step = self.state.global_step if step is None else step
-        config = self.accelerator.unwrap_model(self.model).config
-        lam_g = self.kl_gaussian_schedule(step) if self.kl_gaussian_schedule is not None else config.lambda_gaussian
-        lam_d = self.kl_dirichlet_schedule(step) if self.kl_dirichlet_schedule is not None else config.lambda_dirichlet
-        return float(lam_g), float(lam_d)
-
-    # --- training --------------------------------------------------------------------------------------------------
     def get_batch_samples(self, epoch_iterator: Any, num_batches: int, device: Any) -> tuple[list, Any]:
         """Also count target tokens and sentences of the whole accumulated batch, to normalise the loss over it."""
         batch_samples, num_items_in_batch = super().get_batch_samples(epoch_iterator, num_batches, device)

@@ -19,12 +19,10 @@ import ctypes
 import ctypes.util
 import sys
 
-__all__ = ["GLIBC_DEFAULT_LIMITS", "KEEP_FREED_LIMITS", "keep_freed_memory", "set_malloc_limits"]
+__all__ = ["keep_freed_memory"]
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, <malloc.h>
-# glibc's dynamic thresholds converge to mmap 32 MiB / trim 64 MiB on 64-bit machines (malloc(3), "M_MMAP_THRESHOLD").
-GLIBC_DEFAULT_LIMITS = (32 << 20, 64 << 20)
-KEEP_FREED_LIMITS = (2**31 - 1, 2**31 - 1)  # the largest values mallopt's int takes: every buffer from the heap
+KEEP_FREED_LIMIT = 2**31 - 1  # the largest value mallopt's int takes: every buffer from the heap, none trimmed
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -37,15 +35,13 @@ def _libc() -> ctypes.CDLL | None:
     return libc if hasattr(libc, "mallopt") else None  # musl has no mallopt
 
 
-def set_malloc_limits(mmap_threshold: int, trim_threshold: int) -> bool:
-    """Sets glibc's mmap and trim thresholds (bytes); True when the C library took both, False elsewhere (macOS,
-    Windows, musl), where nothing changes."""
+def keep_freed_memory() -> bool:
+    """Keep freed memory in the heap for reuse (see the module docstring): glibc's mmap and trim thresholds raised
+    to ``KEEP_FREED_LIMIT``. True when the C library took both; False elsewhere (macOS, Windows, musl), where
+    nothing changes."""
     libc = _libc()
     if libc is None:
         return False
-    return bool(libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold)) and bool(libc.mallopt(M_TRIM_THRESHOLD, trim_threshold))
-
-
-def keep_freed_memory() -> bool:
-    """Keep freed memory in the heap for reuse (see the module docstring); True where it applied."""
-    return set_malloc_limits(*KEEP_FREED_LIMITS)
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, KEEP_FREED_LIMIT)) and bool(
+        libc.mallopt(M_TRIM_THRESHOLD, KEEP_FREED_LIMIT)
+    )
